@@ -1,0 +1,47 @@
+// connect(): Node's tls.connect signatures, over a new net.Socket or a given Duplex.
+import * as net from 'net';
+import { Duplex } from 'stream';
+import { TLSSocket, TLSSocketOptions } from './tls-socket';
+
+export interface ConnectionOptions extends TLSSocketOptions {
+  host?: string;
+  port?: number;
+  path?: string;
+  socket?: Duplex;
+  timeout?: number;
+  localAddress?: string;
+  family?: number;
+}
+
+type Callback = () => void;
+
+export function connect(options: ConnectionOptions, cb?: Callback): TLSSocket;
+export function connect(port: number, host?: string, options?: ConnectionOptions, cb?: Callback): TLSSocket;
+export function connect(port: number, options?: ConnectionOptions, cb?: Callback): TLSSocket;
+export function connect(...args: unknown[]): TLSSocket {
+  let options: ConnectionOptions = {};
+  let cb: Callback | undefined;
+  if (typeof args[args.length - 1] === 'function') cb = args.pop() as Callback;
+  if (typeof args[0] === 'object' && args[0] !== null) {
+    options = { ...(args[0] as ConnectionOptions) };
+  } else {
+    const [port, hostOrOpts, maybeOpts] = args;
+    const extra = (typeof hostOrOpts === 'object' ? hostOrOpts : maybeOpts) as ConnectionOptions | undefined;
+    options = { ...extra, port: Number(port) };
+    if (typeof hostOrOpts === 'string') options.host = hostOrOpts;
+  }
+  options.rejectUnauthorized = options.rejectUnauthorized !== false;
+  const host = options.host ?? 'localhost';
+
+  let socket = options.socket;
+  if (!socket) {
+    const netOpts = options.path
+      ? { path: options.path }
+      : { port: options.port as number, host, localAddress: options.localAddress, family: options.family };
+    socket = net.connect(netOpts as net.NetConnectOpts);
+  }
+  const tls = new TLSSocket(socket, { ...options, isServer: false, host });
+  if (options.timeout) tls.setTimeout(options.timeout);
+  if (cb) tls.once('secureConnect', cb);
+  return tls;
+}

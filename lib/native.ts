@@ -1,0 +1,75 @@
+// The only module that loads the compiled addon; it also declares the native surface as types.
+import * as path from 'path';
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const load: (dir: string) => unknown = require('node-gyp-build');
+
+export interface NativeInfo {
+  protocol: string | null;
+  suite: string | null;
+  cipher: string | null;
+  mac: string | null;
+  kx: string | null;
+  group: string | null;
+  sign: string | null;
+  resumed: boolean;
+  flags: number;
+  safeRenegotiation: boolean;
+  alpn: string | null;
+  serverName: string | null;
+}
+
+export interface NativeContext {
+  setPriority(priority: string): void;
+  addTrust(ca: Buffer): number;
+  useSystemTrust(): number;
+  addKeyPair(cert: Buffer, key: Buffer, passphrase?: string): number;
+  addPkcs12(pfx: Buffer, passphrase?: string): number;
+  addCrl(crl: Buffer): number;
+  enableTickets(): void;
+  getTicketKey(): Buffer | undefined;
+  setTicketKey(key: Buffer): void;
+}
+
+export interface NativeSession {
+  setContext(ctx: NativeContext): void;
+  setServerName(name: string): void;
+  setAlpn(protocols: string[], flags: number): void;
+  setSessionData(data: Buffer): number;
+  setCertRequest(mode: 0 | 1 | 2): void;
+  setVerifyCert(on: boolean, hostname?: string): void;
+  enableKeylog(on: boolean): void;
+  enableTickets(ctx: NativeContext): void;
+  holdClientHello(on: boolean): void;
+  feed(ciphertext: Buffer): number;
+  handshake(): number;
+  recv(maxBytes: number): Buffer | number;
+  send(data: Buffer | Buffer[]): number;
+  output(): Buffer | undefined;
+  bye(): number;
+  sendAlert(level: number, description: number): number;
+  sendAppropriateAlert(code: number): number;
+  lastAlert(): number;
+  takeEvents(): number;
+  takeKeylog(): Buffer[] | undefined;
+  info(): NativeInfo;
+  peerCertificates(): Buffer[];
+  ownCertificate(): Buffer[];
+  verifyPeer(): number;
+  sessionData(): Buffer | undefined;
+  exportKeyingMaterial(label: string, length: number, context?: Buffer): Buffer;
+  finished(peer: boolean): Buffer | undefined;
+  close(): void;
+}
+
+export interface NativeBinding {
+  Context: new () => NativeContext;
+  Session: new (ctx: NativeContext, isServer: boolean, flags: number) => NativeSession;
+  setErrorClass(cls: new (message: string, gnutlsCode: number, gnutlsName: string | null) => Error): void;
+  errorName(code: number): string | null;
+  strerror(code: number): string;
+  alertName(alert: number): string | null;
+  version(): string;
+  liveSessions(): number;
+}
+
+export const binding = load(path.join(__dirname, '..')) as NativeBinding;

@@ -1,0 +1,150 @@
+// SecureContext: credentials, trust and priorities parsed once and shared by many sockets.
+import { X509Certificate } from 'crypto';
+import { binding, NativeContext } from './native';
+import { ciphersToPriority } from './ciphers';
+import { TLSError, nodeError } from './errors';
+
+export type BinaryLike = string | Buffer;
+export interface KeyObjectLike {
+  pem: BinaryLike;
+  passphrase?: string;
+}
+export interface PxfObjectLike {
+  buf: BinaryLike;
+  passphrase?: string;
+}
+export type TLSVersion = 'TLSv1.3' | 'TLSv1.2' | 'TLSv1.1' | 'TLSv1';
+
+export interface SecureContextOptions {
+  key?: BinaryLike | Array<BinaryLike | KeyObjectLike>;
+  cert?: BinaryLike | BinaryLike[];
+  passphrase?: string;
+  ca?: BinaryLike | BinaryLike[];
+  pfx?: BinaryLike | Array<BinaryLike | PxfObjectLike>;
+  crl?: BinaryLike | BinaryLike[];
+  minVersion?: TLSVersion;
+  maxVersion?: TLSVersion;
+  /** OpenSSL-style cipher list (Node's option); mapped to GnuTLS where a mapping exists. */
+  ciphers?: string;
+  /** A raw GnuTLS priority string; wins over `ciphers`. */
+  priority?: string;
+}
+
+export const DEFAULT_MIN_VERSION: TLSVersion = 'TLSv1.2';
+export const DEFAULT_MAX_VERSION: TLSVersion = 'TLSv1.3';
+const VERSION_ORDER: TLSVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+const VERSION_TOKEN: Record<TLSVersion, string> = {
+  TLSv1: 'VERS-TLS1.0',
+  'TLSv1.1': 'VERS-TLS1.1',
+  'TLSv1.2': 'VERS-TLS1.2',
+  'TLSv1.3': 'VERS-TLS1.3',
+};
+
+function versionTokens(min: TLSVersion, max: TLSVersion): string {
+  const lo = VERSION_ORDER.indexOf(min);
+  const hi = VERSION_ORDER.indexOf(max);
+  if (lo < 0) throw nodeError('ERR_TLS_INVALID_PROTOCOL_VERSION', `${String(min)} is not a valid minVersion`);
+  if (hi < 0) throw nodeError('ERR_TLS_INVALID_PROTOCOL_VERSION', `${String(max)} is not a valid maxVersion`);
+  if (lo > hi) throw nodeError('ERR_TLS_PROTOCOL_VERSION_CONFLICT', `minVersion ${min} is above maxVersion ${max}`);
+  const toks = ['-VERS-ALL'];
+  for (let i = hi; i >= lo; i--) toks.push(`+${VERSION_TOKEN[VERSION_ORDER[i]]}`);
+  return toks.join(':');
+}
+
+/** The GnuTLS priority string that the options describe. */
+export function priorityFor(o: SecureContextOptions): string {
+  const explicitVersions = o.minVersion !== undefined || o.maxVersion !== undefined;
+  const versions = versionTokens(o.minVersion ?? DEFAULT_MIN_VERSION, o.maxVersion ?? DEFAULT_MAX_VERSION);
+  if (o.priority !== undefined) {
+    if (typeof o.priority !== 'string') throw invalidArg('priority', 'a string', o.priority);
+    return explicitVersions ? `${o.priority}:${versions}` : o.priority;
+  }
+  let base = 'NORMAL';
+  if (o.ciphers !== undefined) {
+    if (typeof o.ciphers !== 'string') throw invalidArg('ciphers', 'a string', o.ciphers);
+    const mapped = ciphersToPriority(o.ciphers);
+    if (!mapped) throw nodeError('ERR_SSL_NO_CIPHER_MATCH', `No cipher match: ${o.ciphers}`);
+    base += `:${mapped}`;
+  }
+  return `${base}:${versions}`;
+}
+
+function invalidArg(name: string, expected: string, got: unknown): TLSError {
+  const err = nodeError('ERR_INVALID_ARG_TYPE', `The "${name}" option must be ${expected}. Received ${typeof got}`);
+  return err;
+}
+
+function toBuffer(v: unknown, name: string): Buffer {
+  if (typeof v === 'string') return Buffer.from(v);
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  throw invalidArg(name, 'a string or Buffer', v);
+}
+
+function list<T>(v: T | T[] | undefined): T[] {
+  return v === undefined || v === null ? [] : Array.isArray(v) ? v : [v];
+}
+
+export class SecureContext {
+  /** The native credentials object (GnuTLS certificate credentials + priority cache). */
+  readonly context: NativeContext;
+  readonly priority: string;
+  private readonly _caInput: BinaryLike[];
+  private _trusted: Buffer[] | null = null;
+
+  constructor(options: SecureContextOptions = {}) {
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    this.context = new binding.Context();
+    this.priority = priorityFor(options);
+    this.context.setPriority(this.priority);
+
+    const cas = list(options.ca);
+    this._caInput = cas;
+    if (cas.length === 0) {
+      try {
+        this.context.useSystemTrust();
+      } catch {
+        // No system store on this machine: nothing is trusted, verification will say so.
+      }
+    }
+    for (const ca of cas) this.context.addTrust(toBuffer(ca, 'ca'));
+    for (const crl of list(options.crl)) this.context.addCrl(toBuffer(crl, 'crl'));
+
+    const certs = list(options.cert);
+    const keys = list(options.key);
+    if (keys.length > 0 && certs.length === 0) {
+      throw nodeError('ERR_TLS_KEY_WITHOUT_CERT', 'A private key was given without a certificate (`cert`)');
+    }
+    keys.forEach((k, i) => {
+      const isObj = typeof k === 'object' && !Buffer.isBuffer(k) && !(k instanceof Uint8Array);
+      const pem = isObj ? (k as KeyObjectLike).pem : (k as BinaryLike);
+      const pass = (isObj ? (k as KeyObjectLike).passphrase : undefined) ?? options.passphrase;
+      const cert = certs[Math.min(i, certs.length - 1)];
+      this.context.addKeyPair(toBuffer(cert, 'cert'), toBuffer(pem, 'key'), pass);
+    });
+    for (const p of list(options.pfx)) {
+      const isObj = typeof p === 'object' && !Buffer.isBuffer(p) && !(p instanceof Uint8Array);
+      const buf = isObj ? (p as PxfObjectLike).buf : (p as BinaryLike);
+      const pass = (isObj ? (p as PxfObjectLike).passphrase : undefined) ?? options.passphrase;
+      this.context.addPkcs12(toBuffer(buf, 'pfx'), pass);
+    }
+  }
+
+  /** The CA certificates given in `ca`, one DER Buffer each (parsed on first use). */
+  trustedCertificates(): readonly Buffer[] {
+    if (!this._trusted) {
+      const out: Buffer[] = [];
+      for (const ca of this._caInput) {
+        const text = typeof ca === 'string' ? ca : Buffer.from(ca).toString('latin1');
+        const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+        if (pems) for (const pem of pems) out.push(new X509Certificate(pem).raw);
+        else if (typeof ca !== 'string') out.push(Buffer.from(ca));
+      }
+      this._trusted = out;
+    }
+    return this._trusted;
+  }
+}
+
+export function createSecureContext(options?: SecureContextOptions): SecureContext {
+  return new SecureContext(options);
+}

@@ -1,0 +1,93 @@
+// Server: a net.Server whose connections are wrapped in server-side TLSSockets.
+import * as net from 'net';
+import { SecureContext, SecureContextOptions, createSecureContext } from './secure-context';
+import { SNICallback, TLSSocket, TLSSocketOptions } from './tls-socket';
+
+export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+  ALPNProtocols?: TLSSocketOptions['ALPNProtocols'];
+  SNICallback?: SNICallback;
+  /** Milliseconds a client has to finish the handshake (default 120000, like Node). */
+  handshakeTimeout?: number;
+  secureContext?: SecureContext;
+  highWaterMark?: number;
+}
+
+export const DEFAULT_HANDSHAKE_TIMEOUT = 120000;
+
+function hostnameRegExp(hostname: string): RegExp {
+  const escaped = hostname.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*');
+  return new RegExp(`^${escaped}$`, 'i');
+}
+
+export class Server extends net.Server {
+  private _tlsOptions: TlsOptions;
+  private _context: SecureContext;
+  private _contexts: Array<[RegExp, SecureContext]> = [];
+
+  constructor(options?: TlsOptions | ((socket: TLSSocket) => void), listener?: (socket: TLSSocket) => void) {
+    if (typeof options === 'function') {
+      listener = options;
+      options = {};
+    }
+    const opts: TlsOptions = options ?? {};
+    super({ allowHalfOpen: opts.allowHalfOpen, pauseOnConnect: opts.pauseOnConnect });
+    this._tlsOptions = opts;
+    this._context = opts.secureContext ?? createSecureContext(opts);
+    this.on('connection', (raw: net.Socket) => this._wrap(raw));
+    if (listener) this.on('secureConnection', listener);
+  }
+
+  private _wrap(raw: net.Socket): void {
+    const o = this._tlsOptions;
+    const sni: SNICallback | undefined =
+      o.SNICallback ?? (this._contexts.length > 0 ? (name, cb) => cb(null, this._match(name)) : undefined);
+    let sock: TLSSocket;
+    try {
+      sock = new TLSSocket(raw, {
+        isServer: true,
+        server: this,
+        secureContext: this._context,
+        requestCert: o.requestCert,
+        rejectUnauthorized: o.rejectUnauthorized,
+        ALPNProtocols: o.ALPNProtocols,
+        SNICallback: sni,
+        handshakeTimeout: o.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+        allowHalfOpen: o.allowHalfOpen,
+        highWaterMark: o.highWaterMark,
+      });
+    } catch (err) {
+      raw.destroy();
+      this.emit('tlsClientError', err, raw);
+      return;
+    }
+    void sock;
+  }
+
+  private _match(servername: string): SecureContext | undefined {
+    for (let i = this._contexts.length - 1; i >= 0; i--) {
+      if (this._contexts[i][0].test(servername)) return this._contexts[i][1];
+    }
+    return undefined;
+  }
+
+  /** Serve `context` (or options for one) to clients whose SNI matches `hostname` (wildcards allowed). */
+  addContext(hostname: string, context: SecureContext | SecureContextOptions): void {
+    const ctx = context instanceof SecureContext ? context : createSecureContext(context as SecureContextOptions);
+    this._contexts.push([hostnameRegExp(hostname), ctx]);
+  }
+
+  /** Replace the default context for new connections. */
+  setSecureContext(options: SecureContextOptions): void {
+    this._tlsOptions = { ...this._tlsOptions, ...options };
+    this._context = createSecureContext(this._tlsOptions);
+  }
+}
+
+export function createServer(
+  options?: TlsOptions | ((socket: TLSSocket) => void),
+  listener?: (socket: TLSSocket) => void,
+): Server {
+  return new Server(options, listener);
+}

@@ -1,0 +1,678 @@
+// TLSSocket: a stream.Duplex of plaintext over any Duplex of ciphertext (usually a net.Socket),
+// with GnuTLS doing the TLS in a native Session driven over memory.
+import { Duplex } from 'stream';
+import * as net from 'net';
+import { binding, NativeSession, NativeInfo } from './native';
+import { ALERT, ALERT_LEVEL, ALPN_SERVER_PRECEDENCE, E, EV } from './constants';
+import { TLSError, gnutlsError, nodeError } from './errors';
+import { SecureContext, SecureContextOptions, createSecureContext } from './secure-context';
+import { opensslName } from './ciphers';
+import {
+  DetailedPeerCertificate,
+  PeerCertificate,
+  alertFor,
+  checkServerIdentity as defaultCheckServerIdentity,
+  peerCertificate,
+  verifyFailure,
+} from './verify';
+import type { Server } from './server';
+
+export type SNICallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
+
+export interface TLSSocketOptions extends SecureContextOptions {
+  isServer?: boolean;
+  server?: Server;
+  secureContext?: SecureContext;
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+  ALPNProtocols?: Array<string | Buffer | Uint8Array> | Buffer | Uint8Array;
+  SNICallback?: SNICallback;
+  session?: Buffer;
+  servername?: string;
+  /** The host the client connected to; the default servername and identity to check. */
+  host?: string;
+  checkServerIdentity?: (hostname: string, cert: PeerCertificate) => Error | undefined;
+  handshakeTimeout?: number;
+  allowHalfOpen?: boolean;
+  highWaterMark?: number;
+}
+
+export interface CipherNameAndProtocol {
+  name: string;
+  standardName: string;
+  version: string;
+}
+
+export interface EphemeralKeyInfo {
+  type?: string;
+  name?: string;
+  size?: number;
+}
+
+type State = 'new' | 'handshaking' | 'sni' | 'secure' | 'closed';
+type PendingWrite = { chunks: Buffer[]; cb: (err?: Error | null) => void };
+
+const PROTOCOLS: Record<string, string> = { 'TLS1.3': 'TLSv1.3', 'TLS1.2': 'TLSv1.2', 'TLS1.1': 'TLSv1.1', 'TLS1.0': 'TLSv1' };
+const GROUPS: Record<string, { name: string; size: number; type: string }> = {
+  X25519: { name: 'X25519', size: 253, type: 'ECDH' },
+  X448: { name: 'X448', size: 448, type: 'ECDH' },
+  SECP256R1: { name: 'prime256v1', size: 256, type: 'ECDH' },
+  SECP384R1: { name: 'secp384r1', size: 384, type: 'ECDH' },
+  SECP521R1: { name: 'secp521r1', size: 521, type: 'ECDH' },
+  FFDHE2048: { name: 'ffdhe2048', size: 2048, type: 'DH' },
+  FFDHE3072: { name: 'ffdhe3072', size: 3072, type: 'DH' },
+  FFDHE4096: { name: 'ffdhe4096', size: 4096, type: 'DH' },
+};
+const SLICE = 1 << 20; // plaintext encrypted per native call for large writes
+
+function alpnList(p: TLSSocketOptions['ALPNProtocols']): string[] {
+  if (!p) return [];
+  if (Buffer.isBuffer(p) || (p instanceof Uint8Array && !Array.isArray(p))) {
+    // Node also accepts the wire format: length-prefixed names.
+    const b = Buffer.from(p as Uint8Array);
+    const out: string[] = [];
+    for (let i = 0; i < b.length; ) {
+      const n = b[i];
+      out.push(b.subarray(i + 1, i + 1 + n).toString('latin1'));
+      i += 1 + n;
+    }
+    return out;
+  }
+  return (p as Array<string | Buffer | Uint8Array>).map((x) => (typeof x === 'string' ? x : Buffer.from(x).toString('latin1')));
+}
+
+export class TLSSocket extends Duplex {
+  readonly encrypted = true;
+  authorized = false;
+  authorizationError: string | null = null;
+  alpnProtocol: string | false | null = null;
+  servername: string | false | null = null;
+  /** The Duplex carrying the ciphertext (Node calls it `_parent` / `socket`). */
+  readonly socket: Duplex;
+  /** Node's name for the underlying net.Socket. */
+  get _parent(): Duplex {
+    return this.socket;
+  }
+
+  protected _session: NativeSession;
+  protected _ctx: SecureContext;
+  protected _isServer: boolean;
+  protected _options: TLSSocketOptions;
+  protected _state: State = 'new';
+  private _info: NativeInfo | null = null;
+  private _pendingWrites: PendingWrite[] = [];
+  private _pendingFinal: ((err?: Error | null) => void) | null = null;
+  private _readPaused = false;
+  private _closeNotifyReceived = false;
+  private _handshakeTimer: NodeJS.Timeout | null = null;
+  private _errorEmitted = false;
+  private _server: Server | undefined;
+  private _readChunk: number;
+  private _keylog = false;
+  /** ClientHello bytes kept while an SNI callback may still pick another context. */
+  private _helloBytes: Buffer[] | null = null;
+  private readonly _onData = (chunk: Buffer): void => this._receive(chunk);
+  private readonly _onEnd = (): void => this._transportEnded();
+  private readonly _onError = (err: Error): void => this._fail(err);
+  private readonly _onClose = (): void => this._transportClosed();
+  private readonly _onTimeout = (): void => {
+    this.emit('timeout');
+  };
+
+  constructor(socket?: Duplex | null, options: TLSSocketOptions = {}) {
+    super({
+      allowHalfOpen: options.allowHalfOpen ?? false,
+      highWaterMark: options.highWaterMark,
+      autoDestroy: true,
+      emitClose: true,
+    });
+    this._options = options;
+    this._isServer = options.isServer === true;
+    this._server = options.server;
+    this.socket = socket ?? new net.Socket();
+    this._readChunk = Math.max(16384, this.readableHighWaterMark);
+    this._ctx = options.secureContext ?? createSecureContext(options);
+    this._session = this._newSession(this._ctx, true);
+    this.on('newListener', (ev: string | symbol) => {
+      if (ev !== 'keylog' || this._state === 'closed') return;
+      this._keylog = true;
+      this._session.enableKeylog(true);
+    });
+    const s = this.socket;
+    s.on('data', this._onData);
+    s.on('end', this._onEnd);
+    s.on('error', this._onError);
+    s.on('close', this._onClose);
+    s.on('timeout', this._onTimeout);
+    if (this._isServer) {
+      this._startHandshake();
+    } else if ((s as net.Socket).connecting) {
+      s.once('connect', () => this._startHandshake());
+    } else {
+      process.nextTick(() => this._startHandshake());
+    }
+  }
+
+  private _newSession(ctx: SecureContext, holdHello: boolean): NativeSession {
+    const s = new binding.Session(ctx.context, this._isServer, 0);
+    try {
+      this._configure(s, ctx, holdHello);
+    } catch (err) {
+      s.close();
+      throw err;
+    }
+    return s;
+  }
+
+  private _configure(s: NativeSession, ctx: SecureContext, holdHello: boolean): void {
+    const o = this._options;
+    const alpn = alpnList(o.ALPNProtocols);
+    if (alpn.length > 0) s.setAlpn(alpn, this._isServer ? ALPN_SERVER_PRECEDENCE : 0);
+    if (this._isServer) {
+      ctx.context.enableTickets();
+      s.enableTickets(ctx.context);
+      if (o.requestCert) {
+        const reject = o.rejectUnauthorized !== false;
+        s.setCertRequest(reject ? 2 : 1);
+        if (reject) s.setVerifyCert(true);
+      }
+      if (o.SNICallback && holdHello) {
+        s.holdClientHello(true);
+        this._helloBytes = [];
+      }
+      if (this._keylog || (this._server && this._server.listenerCount('keylog') > 0)) s.enableKeylog(true);
+    } else {
+      const name = o.servername ?? (o.host && net.isIP(o.host) === 0 ? o.host : undefined);
+      if (name) {
+        s.setServerName(name);
+        this.servername = name;
+      }
+      if (o.session) s.setSessionData(Buffer.from(o.session));
+    }
+  }
+
+  // ---- the engine ------------------------------------------------------------------------------
+
+  private _startHandshake(): void {
+    if (this._state !== 'new' || this.destroyed) return;
+    this._state = 'handshaking';
+    const timeout = this._options.handshakeTimeout;
+    if (timeout && timeout > 0) {
+      this._handshakeTimer = setTimeout(() => {
+        this._fail(nodeError('ERR_TLS_HANDSHAKE_TIMEOUT', 'TLS handshake timeout'));
+      }, timeout);
+      this._handshakeTimer.unref?.();
+    }
+    this._pump();
+  }
+
+  private _receive(chunk: Buffer): void {
+    if (this._state === 'closed') return;
+    this._helloBytes?.push(chunk);
+    this._session.feed(chunk);
+    if (this._state !== 'new' && this._state !== 'sni') this._pump();
+  }
+
+  /** Runs GnuTLS as far as the input allows, then sends what it produced. */
+  private _pump(): void {
+    try {
+      if (this._state === 'handshaking') this._stepHandshake();
+      if (this._state === 'secure' && !this._readPaused) this._readRecords();
+    } finally {
+      if (this._state !== 'closed') this._flush();
+    }
+  }
+
+  private _stepHandshake(): void {
+    const s = this._session;
+    for (let spins = 0; spins < 64; spins++) {
+      const code = s.handshake();
+      if (code === E.SUCCESS) {
+        this._flush();
+        this._handshakeDone();
+        return;
+      }
+      if (code === E.AGAIN) return;
+      if (code === E.INTERRUPTED) {
+        if (s.takeEvents() & EV.CLIENT_HELLO_HELD) this._clientHello();
+        return;
+      }
+      if (code === E.WARNING_ALERT_RECEIVED) continue;
+      if (code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
+      this._flush();
+      this._fail(gnutlsError(code, s.lastAlert(), 'handshake failed'));
+      return;
+    }
+  }
+
+  /** Server, ClientHello seen: ask SNICallback for the context, then resume. */
+  private _clientHello(): void {
+    const name = this._session.info().serverName;
+    this.servername = name ?? false;
+    const cb = this._options.SNICallback;
+    if (!cb) return;
+    this._state = 'sni';
+    let called = false;
+    cb(name ?? '', (err, ctx) => {
+      if (called || this._state !== 'sni') return;
+      called = true;
+      if (err) {
+        this._fail(new TLSError(err.message, { code: 'ERR_TLS_SNI_CALLBACK', cause: err }));
+        return;
+      }
+      const hello = this._helloBytes;
+      this._helloBytes = null;
+      if (ctx && ctx !== this._ctx && hello) {
+        // GnuTLS picked the certificate while parsing the ClientHello: replay it into a new
+        // session made from the chosen context.
+        try {
+          const fresh = this._newSession(ctx, false);
+          this._session.close();
+          this._session = fresh;
+          this._ctx = ctx;
+          fresh.feed(Buffer.concat(hello));
+        } catch (e) {
+          this._fail(e as Error);
+          return;
+        }
+      }
+      this._state = 'handshaking';
+      this._pump();
+    });
+  }
+
+  private _handshakeDone(): void {
+    if (this._handshakeTimer) clearTimeout(this._handshakeTimer);
+    this._handshakeTimer = null;
+    this._state = 'secure';
+    this._helloBytes = null;
+    const s = this._session;
+    this._info = s.info();
+    this.alpnProtocol = this._info.alpn ?? false;
+    if (this._isServer) this.servername = this._info.serverName ?? false;
+    this._drainKeylog();
+
+    if (!this._verify()) return;
+    this.emit('secure');
+    if (this._isServer) {
+      this._server?.emit('secureConnection', this);
+    } else {
+      this.emit('secureConnect');
+      if (this._info.flags & 128 /* SESSION_TICKET */ || this._info.protocol !== 'TLS1.3') this._emitSession();
+    }
+    this._releaseWrites();
+  }
+
+  /** Sets authorized/authorizationError; rejects (false) when policy says so. */
+  private _verify(): boolean {
+    const o = this._options;
+    if (this._isServer && !o.requestCert) return true;
+    const chain = this._session.peerCertificates();
+    const failure = verifyFailure(this._session.verifyPeer(), chain);
+    let err: Error | null = null;
+    if (failure) {
+      err = new TLSError(failure.message, { code: failure.code });
+    } else if (!this._isServer) {
+      const host = o.servername || o.host || 'localhost';
+      const check = o.checkServerIdentity ?? defaultCheckServerIdentity;
+      err = check(host, peerCertificate(chain, false)) ?? null;
+    }
+    if (!err) {
+      this.authorized = true;
+      return true;
+    }
+    const code = (err as { code?: string }).code;
+    this.authorizationError = code ?? err.message;
+    if (o.rejectUnauthorized === false) return true;
+    this._session.sendAlert(ALERT_LEVEL.FATAL, alertFor(code ?? ''));
+    this._flush();
+    this._fail(err instanceof TLSError ? err : new TLSError(err.message, { code: code ?? 'ERR_TLS_CERT_REJECTED', cause: err }));
+    return false;
+  }
+
+  private _readRecords(): void {
+    const s = this._session;
+    while (this._state === 'secure' && !this._readPaused) {
+      const r = s.recv(this._readChunk);
+      if (typeof r !== 'number') {
+        if (!this.push(r)) this._pauseReading();
+        continue;
+      }
+      if (r === E.AGAIN) break;
+      if (r === 0) {
+        this._closeNotifyReceived = true;
+        this.push(null);
+        break;
+      }
+      if (r === E.WARNING_ALERT_RECEIVED || r === E.INTERRUPTED) continue;
+      if (r === E.REHANDSHAKE) {
+        // Renegotiation policy (accept/refuse/close) is not configurable yet: refuse politely.
+        s.sendAlert(ALERT_LEVEL.WARNING, ALERT.NO_RENEGOTIATION);
+        continue;
+      }
+      this._fail(gnutlsError(r, s.lastAlert()));
+      return;
+    }
+    this._afterRecords();
+  }
+
+  private _afterRecords(): void {
+    if (this._state === 'closed') return;
+    const ev = this._session.takeEvents();
+    if (ev & EV.TICKET_RECEIVED && !this._isServer) this._emitSession();
+    if (ev & EV.KEY_UPDATE_RECEIVED) this.emit('keyUpdate');
+    this._drainKeylog();
+  }
+
+  private _pauseReading(): void {
+    this._readPaused = true;
+    (this.socket as Duplex).pause();
+  }
+
+  override _read(): void {
+    if (!this._readPaused) return;
+    this._readPaused = false;
+    if (this._state === 'closed') return;
+    this._pump();
+    if (!this._readPaused && !this._closeNotifyReceived) this.socket.resume();
+  }
+
+  private _flush(): void {
+    const out = this._session.output();
+    // After the peer's FIN a net.Socket (allowHalfOpen false) has ended its writable side too.
+    if (out && this.socket.writable) this.socket.write(out);
+  }
+
+  private _emitSession(): void {
+    const data = this._session.sessionData();
+    if (data && this.listenerCount('session') > 0) this.emit('session', data);
+  }
+
+  private _drainKeylog(): void {
+    const lines = this._session.takeKeylog();
+    if (!lines) return;
+    for (const line of lines) {
+      this.emit('keylog', line);
+      this._server?.emit('keylog', line, this);
+    }
+  }
+
+  // ---- writing ---------------------------------------------------------------------------------
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this._writeChunks([chunk], cb);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    this._writeChunks(
+      chunks.map((c) => c.chunk),
+      cb,
+    );
+  }
+
+  private _writeChunks(chunks: Buffer[], cb: (err?: Error | null) => void): void {
+    if (this._state !== 'secure') {
+      if (this._state === 'closed') cb(nodeError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'));
+      else this._pendingWrites.push({ chunks, cb });
+      return;
+    }
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    if (chunks.length === 1 && total > SLICE) {
+      this._writeSlices(chunks[0], 0, cb);
+      return;
+    }
+    const code = this._session.send(chunks.length === 1 ? chunks[0] : chunks);
+    if (code < 0) {
+      cb(gnutlsError(code, this._session.lastAlert(), 'write failed'));
+      return;
+    }
+    this._afterWrite(cb);
+  }
+
+  private _writeSlices(buf: Buffer, off: number, cb: (err?: Error | null) => void): void {
+    while (off < buf.length) {
+      if (this._state !== 'secure') {
+        cb(nodeError('ERR_STREAM_DESTROYED', 'socket closed during write'));
+        return;
+      }
+      const end = Math.min(buf.length, off + SLICE);
+      const code = this._session.send(buf.subarray(off, end));
+      if (code < 0) {
+        cb(gnutlsError(code, this._session.lastAlert(), 'write failed'));
+        return;
+      }
+      off = end;
+      this._flush();
+      if (off < buf.length && this.socket.writableNeedDrain) {
+        this.socket.once('drain', () => this._writeSlices(buf, off, cb));
+        return;
+      }
+    }
+    this._afterWrite(cb);
+  }
+
+  /** Calls back once the transport accepted the ciphertext (waits for 'drain' when it pushes back). */
+  private _afterWrite(cb: (err?: Error | null) => void): void {
+    this._flush();
+    if (this.socket.writableNeedDrain) this.socket.once('drain', () => cb());
+    else cb();
+  }
+
+  private _releaseWrites(): void {
+    const pending = this._pendingWrites;
+    this._pendingWrites = [];
+    for (const w of pending) this._writeChunks(w.chunks, w.cb);
+    const fin = this._pendingFinal;
+    this._pendingFinal = null;
+    if (fin) this._final(fin);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (this._state === 'new' || this._state === 'handshaking' || this._state === 'sni') {
+      this._pendingFinal = cb;
+      return;
+    }
+    if (this._state === 'closed') {
+      cb();
+      return;
+    }
+    if (!this.socket.writable) {
+      cb();
+      return;
+    }
+    this._session.bye(); // close_notify
+    this._flush();
+    this.socket.end(() => cb());
+  }
+
+  // ---- endings ---------------------------------------------------------------------------------
+
+  private _transportEnded(): void {
+    if (this._state === 'closed') return;
+    if (this._state !== 'secure') {
+      this._fail(
+        nodeError('ECONNRESET', 'Client network socket disconnected before secure TLS connection was established'),
+      );
+      return;
+    }
+    if (!this._closeNotifyReceived) {
+      this._closeNotifyReceived = true;
+      this.push(null);
+    }
+  }
+
+  private _transportClosed(): void {
+    if (this.destroyed) return;
+    if (this._state !== 'secure' && this._state !== 'closed') {
+      this._transportEnded();
+      return;
+    }
+    if (this.readableEnded || !this._closeNotifyReceived) this.destroy();
+    else this.once('end', () => this.destroy());
+  }
+
+  /** A fatal error: reported once (tlsClientError on a server before the handshake). */
+  private _fail(err: Error): void {
+    if (this._errorEmitted || this.destroyed) return;
+    this._errorEmitted = true;
+    const wasSecure = this._state === 'secure';
+    if (this._isServer && !wasSecure && this._server) {
+      this._server.emit('tlsClientError', err, this);
+      this.destroy();
+      return;
+    }
+    this.destroy(err);
+  }
+
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    if (this._handshakeTimer) clearTimeout(this._handshakeTimer);
+    this._handshakeTimer = null;
+    this._state = 'closed';
+    const pending = this._pendingWrites;
+    this._pendingWrites = [];
+    const closedErr = err ?? nodeError('ERR_STREAM_DESTROYED', 'socket destroyed before the handshake completed');
+    for (const w of pending) w.cb(closedErr);
+    const fin = this._pendingFinal;
+    this._pendingFinal = null;
+    fin?.(closedErr);
+    this._session.close();
+    const s = this.socket;
+    s.removeListener('data', this._onData);
+    s.removeListener('end', this._onEnd);
+    s.removeListener('timeout', this._onTimeout);
+    s.removeListener('close', this._onClose);
+    s.on('error', () => {}); // late transport errors have nowhere to go
+    s.removeListener('error', this._onError);
+    s.destroy();
+    cb(err);
+  }
+
+  // ---- what was negotiated ---------------------------------------------------------------------
+
+  getProtocol(): string | null {
+    return this._info?.protocol ? (PROTOCOLS[this._info.protocol] ?? this._info.protocol) : null;
+  }
+
+  getCipher(): CipherNameAndProtocol | undefined {
+    const suite = this._info?.suite;
+    if (!suite) return undefined;
+    const tls13 = this._info!.protocol === 'TLS1.3';
+    const name = opensslName(suite);
+    const version = tls13 ? 'TLSv1.3' : /GCM|CCM|CHACHA|SHA256|SHA384/.test(suite) ? 'TLSv1.2' : 'TLSv1.0';
+    return { name, standardName: suite, version };
+  }
+
+  getEphemeralKeyInfo(): EphemeralKeyInfo | null {
+    if (!this._info) return null;
+    if (this._isServer) return {};
+    const g = this._info.group ? GROUPS[this._info.group] : undefined;
+    return g ? { type: g.type, name: g.name, size: g.size } : {};
+  }
+
+  getPeerCertificate(detailed?: false): PeerCertificate;
+  getPeerCertificate(detailed: true): DetailedPeerCertificate;
+  getPeerCertificate(detailed?: boolean): PeerCertificate | DetailedPeerCertificate;
+  getPeerCertificate(detailed = false): PeerCertificate | DetailedPeerCertificate {
+    if (this._state === 'closed' || !this._info) return null as unknown as PeerCertificate;
+    const chain = this._session.peerCertificates();
+    if (chain.length === 0) return {} as PeerCertificate;
+    return peerCertificate(chain, detailed, this._ctx.trustedCertificates());
+  }
+
+  getCertificate(): PeerCertificate | object | null {
+    if (this._state === 'closed' || !this._info) return null;
+    const own = this._session.ownCertificate();
+    return own.length ? peerCertificate(own, false) : {};
+  }
+
+  getSession(): Buffer | undefined {
+    if (this._state === 'closed' || !this._info) return undefined;
+    return this._session.sessionData();
+  }
+
+  isSessionReused(): boolean {
+    return this._info?.resumed ?? false;
+  }
+
+  getFinished(): Buffer | undefined {
+    return this._state === 'closed' ? undefined : this._session.finished(false);
+  }
+
+  getPeerFinished(): Buffer | undefined {
+    return this._state === 'closed' ? undefined : this._session.finished(true);
+  }
+
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) {
+      throw nodeError('ERR_INVALID_ARG_TYPE', 'The "length" argument must be a non-negative integer');
+    }
+    if (typeof label !== 'string') throw nodeError('ERR_INVALID_ARG_TYPE', 'The "label" argument must be a string');
+    if (context !== undefined && !(context instanceof Uint8Array)) {
+      throw nodeError('ERR_INVALID_ARG_TYPE', 'The "context" argument must be a Buffer');
+    }
+    if (this._state !== 'secure') throw nodeError('ERR_SOCKET_CLOSED', 'TLS socket connection must be securely established');
+    return this._session.exportKeyingMaterial(label, length, context ? Buffer.from(context) : undefined);
+  }
+
+  /** GnuTLS's safe-renegotiation status (RFC 5746) for this session. */
+  get safeRenegotiation(): boolean {
+    return this._info?.safeRenegotiation ?? false;
+  }
+
+  // ---- net.Socket-compatible surface -----------------------------------------------------------
+
+  private get _net(): Partial<net.Socket> {
+    return this.socket as Partial<net.Socket>;
+  }
+  get remoteAddress(): string | undefined {
+    return this._net.remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return this._net.remotePort;
+  }
+  get remoteFamily(): string | undefined {
+    return this._net.remoteFamily;
+  }
+  get localAddress(): string | undefined {
+    return this._net.localAddress;
+  }
+  get localPort(): number | undefined {
+    return this._net.localPort;
+  }
+  get connecting(): boolean {
+    return this._state === 'new' || this._state === 'handshaking';
+  }
+  get bytesWritten(): number | undefined {
+    return this._net.bytesWritten;
+  }
+  get bytesRead(): number | undefined {
+    return this._net.bytesRead;
+  }
+  address(): net.AddressInfo | object {
+    return this._net.address ? this._net.address.call(this.socket) : {};
+  }
+  setNoDelay(noDelay?: boolean): this {
+    this._net.setNoDelay?.call(this.socket, noDelay);
+    return this;
+  }
+  setKeepAlive(enable?: boolean, initialDelay?: number): this {
+    this._net.setKeepAlive?.call(this.socket, enable, initialDelay);
+    return this;
+  }
+  setTimeout(ms: number, cb?: () => void): this {
+    if (this._net.setTimeout) this._net.setTimeout.call(this.socket, ms);
+    if (cb) {
+      if (ms === 0) this.removeListener('timeout', cb);
+      else this.once('timeout', cb);
+    }
+    return this;
+  }
+  ref(): this {
+    this._net.ref?.call(this.socket);
+    return this;
+  }
+  unref(): this {
+    this._net.unref?.call(this.socket);
+    return this;
+  }
+}

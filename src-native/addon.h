@@ -1,0 +1,36 @@
+// Per-environment state of the addon: constructors and the error class handed in by lib/native.ts.
+// Nothing here is static, so the addon loads in several worker_threads at once.
+#pragma once
+#include <napi.h>
+#include <gnutls/gnutls.h>
+#include <string>
+
+namespace ngtls {
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports);
+
+  Napi::FunctionReference context_ctor;
+  Napi::FunctionReference session_ctor;
+  Napi::FunctionReference error_ctor;  // set by setErrorClass(); falls back to Error
+  int64_t live_sessions = 0;           // debug counter: sessions not yet deinitialised
+
+  static Addon* Of(Napi::Env env) { return env.GetInstanceData<Addon>(); }
+
+ private:
+  Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
+  Napi::Value ErrorName(const Napi::CallbackInfo& info);
+  Napi::Value StrError(const Napi::CallbackInfo& info);
+  Napi::Value AlertName(const Napi::CallbackInfo& info);
+  Napi::Value Version(const Napi::CallbackInfo& info);
+  Napi::Value LiveSessions(const Napi::CallbackInfo& info);
+};
+
+// Builds an error of the class TS registered: new ErrorClass(message, gnutlsCode, gnutlsName).
+Napi::Error MakeGnutlsError(Napi::Env env, int code, const std::string& what);
+
+// Throws it (node-addon-api C++ exceptions are enabled).
+[[noreturn]] void ThrowGnutls(Napi::Env env, int code, const std::string& what);
+
+}  // namespace ngtls

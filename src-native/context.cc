@@ -1,0 +1,151 @@
+#include "context.h"
+
+#include <cstring>
+#include <string>
+
+#include "addon.h"
+
+namespace ngtls {
+namespace {
+
+gnutls_datum_t Datum(const Napi::Buffer<uint8_t>& buf) {
+  return gnutls_datum_t{buf.Data(), static_cast<unsigned>(buf.Length())};
+}
+
+gnutls_x509_crt_fmt_t FormatOf(const Napi::Buffer<uint8_t>& buf) {
+  static const char kPem[] = "-----BEGIN";
+  const char* p = reinterpret_cast<const char*>(buf.Data());
+  size_t n = buf.Length();
+  // PEM may start after whitespace or a text preamble; DER starts with an ASN.1 SEQUENCE.
+  if (n > 0 && static_cast<uint8_t>(p[0]) == 0x30) return GNUTLS_X509_FMT_DER;
+  return (memmem(p, n, kPem, sizeof(kPem) - 1) != nullptr) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
+}
+
+}  // namespace
+
+Napi::Function Context::Init(Napi::Env env, Addon* addon) {
+  Napi::Function fn = DefineClass(env, "Context",
+                                  {
+                                      InstanceMethod("setPriority", &Context::SetPriority),
+                                      InstanceMethod("addTrust", &Context::AddTrust),
+                                      InstanceMethod("useSystemTrust", &Context::UseSystemTrust),
+                                      InstanceMethod("addKeyPair", &Context::AddKeyPair),
+                                      InstanceMethod("addPkcs12", &Context::AddPkcs12),
+                                      InstanceMethod("addCrl", &Context::AddCrl),
+                                      InstanceMethod("enableTickets", &Context::EnableTickets),
+                                      InstanceMethod("getTicketKey", &Context::GetTicketKey),
+                                      InstanceMethod("setTicketKey", &Context::SetTicketKey),
+                                  });
+  addon->context_ctor = Napi::Persistent(fn);
+  return fn;
+}
+
+Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(info) {
+  int ret = gnutls_certificate_allocate_credentials(&creds_);
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_certificate_allocate_credentials");
+  gnutls_certificate_set_known_dh_params(creds_, GNUTLS_SEC_PARAM_MEDIUM);
+  ret = gnutls_priority_init2(&priority_, nullptr, nullptr, 0);  // "NORMAL" until set
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_priority_init2");
+}
+
+Context::~Context() {
+  if (priority_) gnutls_priority_deinit(priority_);
+  if (creds_) gnutls_certificate_free_credentials(creds_);
+  if (ticket_key_.data) {
+    gnutls_memset(ticket_key_.data, 0, ticket_key_.size);
+    gnutls_free(ticket_key_.data);
+  }
+}
+
+// setPriority(str): parses once; on a syntax error throws with `errorOffset` = position in str.
+Napi::Value Context::SetPriority(const Napi::CallbackInfo& info) {
+  std::string str = info[0].As<Napi::String>();
+  gnutls_priority_t p = nullptr;
+  const char* err_pos = nullptr;
+  int ret = gnutls_priority_init(&p, str.c_str(), &err_pos);
+  if (ret < 0) {
+    Napi::Error err = MakeGnutlsError(info.Env(), ret, "invalid priority string");
+    if (err_pos) err.Value().Set("errorOffset", Napi::Number::New(info.Env(), static_cast<double>(err_pos - str.c_str())));
+    throw err;
+  }
+  if (priority_) gnutls_priority_deinit(priority_);
+  priority_ = p;
+  return info.Env().Undefined();
+}
+
+// addTrust(buf): PEM (one or many) or DER CA certificates; returns how many were added.
+Napi::Value Context::AddTrust(const Napi::CallbackInfo& info) {
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  gnutls_datum_t d = Datum(buf);
+  int ret = gnutls_certificate_set_x509_trust_mem(creds_, &d, FormatOf(buf));
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "cannot load CA certificate");
+  return Napi::Number::New(info.Env(), ret);
+}
+
+Napi::Value Context::UseSystemTrust(const Napi::CallbackInfo& info) {
+  int ret = gnutls_certificate_set_x509_system_trust(creds_);
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "cannot load the system trust store");
+  return Napi::Number::New(info.Env(), ret);
+}
+
+// addKeyPair(certChain, key, passphrase?): PEM or DER; an encrypted PKCS#8 key needs the passphrase.
+Napi::Value Context::AddKeyPair(const Napi::CallbackInfo& info) {
+  auto cert = info[0].As<Napi::Buffer<uint8_t>>();
+  auto key = info[1].As<Napi::Buffer<uint8_t>>();
+  std::string pass;
+  bool has_pass = info.Length() > 2 && info[2].IsString();
+  if (has_pass) pass = info[2].As<Napi::String>();
+  gnutls_datum_t c = Datum(cert), k = Datum(key);
+  int ret = gnutls_certificate_set_x509_key_mem2(creds_, &c, &k, FormatOf(cert), has_pass ? pass.c_str() : nullptr, 0);
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "cannot load certificate/key pair");
+  return Napi::Number::New(info.Env(), ret);
+}
+
+Napi::Value Context::AddPkcs12(const Napi::CallbackInfo& info) {
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  std::string pass;
+  bool has_pass = info.Length() > 1 && info[1].IsString();
+  if (has_pass) pass = info[1].As<Napi::String>();
+  gnutls_datum_t d = Datum(buf);
+  int ret = gnutls_certificate_set_x509_simple_pkcs12_mem(creds_, &d, GNUTLS_X509_FMT_DER,
+                                                          has_pass ? pass.c_str() : nullptr);
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "cannot load PKCS#12");
+  return Napi::Number::New(info.Env(), ret);
+}
+
+Napi::Value Context::AddCrl(const Napi::CallbackInfo& info) {
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  gnutls_datum_t d = Datum(buf);
+  int ret = gnutls_certificate_set_x509_crl_mem(creds_, &d, FormatOf(buf));
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "cannot load CRL");
+  return Napi::Number::New(info.Env(), ret);
+}
+
+// Server sessions made from this context encrypt tickets with this key (generated on first use).
+Napi::Value Context::EnableTickets(const Napi::CallbackInfo& info) {
+  if (!ticket_key_.data) {
+    int ret = gnutls_session_ticket_key_generate(&ticket_key_);
+    if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_session_ticket_key_generate");
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Context::GetTicketKey(const Napi::CallbackInfo& info) {
+  if (!ticket_key_.data) return info.Env().Undefined();
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), ticket_key_.data, ticket_key_.size);
+}
+
+Napi::Value Context::SetTicketKey(const Napi::CallbackInfo& info) {
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  uint8_t* data = static_cast<uint8_t*>(gnutls_malloc(buf.Length()));
+  if (!data) ThrowGnutls(info.Env(), GNUTLS_E_MEMORY_ERROR, "setTicketKey");
+  memcpy(data, buf.Data(), buf.Length());
+  if (ticket_key_.data) {
+    gnutls_memset(ticket_key_.data, 0, ticket_key_.size);
+    gnutls_free(ticket_key_.data);
+  }
+  ticket_key_ = gnutls_datum_t{data, static_cast<unsigned>(buf.Length())};
+  return info.Env().Undefined();
+}
+
+}  // namespace ngtls

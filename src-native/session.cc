@@ -1,0 +1,511 @@
+#include "session.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "addon.h"
+#include "context.h"
+
+namespace ngtls {
+namespace {
+
+constexpr int kNoCode = 1;  // pending_code_ when nothing is pending (GnuTLS codes are <= 0)
+constexpr size_t kRecvChunk = 64 * 1024;
+
+const char kHex[] = "0123456789abcdef";
+void AppendHex(std::string& s, const unsigned char* p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    s.push_back(kHex[p[i] >> 4]);
+    s.push_back(kHex[p[i] & 15]);
+  }
+}
+
+Napi::Value StrOrNull(Napi::Env env, const char* s) { return s ? Napi::String::New(env, s) : env.Null(); }
+
+}  // namespace
+
+Napi::Function Session::Init(Napi::Env env, Addon* addon) {
+  Napi::Function fn = DefineClass(env, "Session",
+                                  {
+                                      InstanceMethod("setContext", &Session::SetContext),
+                                      InstanceMethod("setServerName", &Session::SetServerName),
+                                      InstanceMethod("setAlpn", &Session::SetAlpn),
+                                      InstanceMethod("setSessionData", &Session::SetSessionData),
+                                      InstanceMethod("setCertRequest", &Session::SetCertRequest),
+                                      InstanceMethod("setVerifyCert", &Session::SetVerifyCert),
+                                      InstanceMethod("enableKeylog", &Session::EnableKeylog),
+                                      InstanceMethod("enableTickets", &Session::EnableTickets),
+                                      InstanceMethod("holdClientHello", &Session::HoldClientHello),
+                                      InstanceMethod("feed", &Session::Feed),
+                                      InstanceMethod("handshake", &Session::Handshake),
+                                      InstanceMethod("recv", &Session::Recv),
+                                      InstanceMethod("send", &Session::Send),
+                                      InstanceMethod("output", &Session::Output),
+                                      InstanceMethod("bye", &Session::Bye),
+                                      InstanceMethod("sendAlert", &Session::SendAlert),
+                                      InstanceMethod("sendAppropriateAlert", &Session::SendAppropriateAlert),
+                                      InstanceMethod("lastAlert", &Session::LastAlert),
+                                      InstanceMethod("takeEvents", &Session::TakeEvents),
+                                      InstanceMethod("takeKeylog", &Session::TakeKeylog),
+                                      InstanceMethod("info", &Session::Info),
+                                      InstanceMethod("peerCertificates", &Session::PeerCertificates),
+                                      InstanceMethod("ownCertificate", &Session::OwnCertificate),
+                                      InstanceMethod("verifyPeer", &Session::VerifyPeer),
+                                      InstanceMethod("sessionData", &Session::SessionData),
+                                      InstanceMethod("exportKeyingMaterial", &Session::ExportKeyingMaterial),
+                                      InstanceMethod("finished", &Session::Finished),
+                                      InstanceMethod("close", &Session::CloseMethod),
+                                  });
+  addon->session_ctor = Napi::Persistent(fn);
+  return fn;
+}
+
+Session::Session(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<Session>(info), addon_(Addon::Of(info.Env())), pending_code_(kNoCode) {
+  Napi::Env env = info.Env();
+  bool is_server = info[1].ToBoolean();
+  unsigned flags = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
+  int ret = gnutls_init(&session_, (is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK | flags);
+  if (ret < 0) {
+    session_ = nullptr;
+    ThrowGnutls(env, ret, "gnutls_init");
+  }
+  addon_->live_sessions++;
+  gnutls_session_set_ptr(session_, this);
+  gnutls_transport_set_ptr(session_, this);
+  gnutls_transport_set_pull_function(session_, Pull);
+  gnutls_transport_set_pull_timeout_function(session_, PullTimeout);
+  gnutls_transport_set_vec_push_function(session_, PushVec);
+  gnutls_handshake_set_timeout(session_, 0);  // timeouts are the JS side's policy
+  gnutls_handshake_set_hook_function(session_, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST, Hook);
+  if (is_server) gnutls_handshake_set_post_client_hello_function(session_, PostClientHello);
+  SetContext(info);
+}
+
+Session::~Session() { Close(); }
+
+void Session::Close() {
+  if (!session_) return;
+  gnutls_deinit(session_);
+  session_ = nullptr;
+  addon_->live_sessions--;
+  if (!context_ref_.IsEmpty()) context_ref_.Reset();
+  std::vector<uint8_t>().swap(in_);
+  std::vector<uint8_t>().swap(out_);
+  std::vector<uint8_t>().swap(plain_);
+}
+
+gnutls_session_t Session::Live(const Napi::CallbackInfo& info) {
+  if (!session_) ThrowGnutls(info.Env(), GNUTLS_E_INVALID_SESSION, "session is closed");
+  return session_;
+}
+
+// ---- transport over memory ------------------------------------------------------------------
+
+ssize_t Session::Pull(gnutls_transport_ptr_t ptr, void* data, size_t len) {
+  Session* self = static_cast<Session*>(ptr);
+  size_t avail = self->in_.size() - self->in_off_;
+  if (avail == 0) {
+    gnutls_transport_set_errno(self->session_, EAGAIN);
+    return -1;
+  }
+  size_t n = std::min(avail, len);
+  memcpy(data, self->in_.data() + self->in_off_, n);
+  self->in_off_ += n;
+  return static_cast<ssize_t>(n);
+}
+
+int Session::PullTimeout(gnutls_transport_ptr_t ptr, unsigned int) {
+  Session* self = static_cast<Session*>(ptr);
+  return self->in_.size() > self->in_off_ ? 1 : 0;
+}
+
+ssize_t Session::PushVec(gnutls_transport_ptr_t ptr, const giovec_t* iov, int iovcnt) {
+  Session* self = static_cast<Session*>(ptr);
+  size_t total = 0;
+  for (int i = 0; i < iovcnt; i++) {
+    const uint8_t* p = static_cast<const uint8_t*>(iov[i].iov_base);
+    self->out_.insert(self->out_.end(), p, p + iov[i].iov_len);
+    total += iov[i].iov_len;
+  }
+  return static_cast<ssize_t>(total);
+}
+
+// ---- hooks: record facts for JS to collect; never call into JS ---------------------------------
+
+int Session::Hook(gnutls_session_t s, unsigned int htype, unsigned, unsigned int incoming, const gnutls_datum_t* msg) {
+  Session* self = static_cast<Session*>(gnutls_session_get_ptr(s));
+  switch (htype) {
+    case GNUTLS_HANDSHAKE_FINISHED: {
+      // The hook sees the whole handshake message; keep verify_data (skip the 4-byte header).
+      const uint8_t* p = msg->data;
+      size_t n = msg->size;
+      if (n >= 4 && p[0] == GNUTLS_HANDSHAKE_FINISHED && (size_t{p[1]} << 16 | size_t{p[2]} << 8 | p[3]) == n - 4) {
+        p += 4;
+        n -= 4;
+      }
+      (incoming ? self->peer_finished_ : self->finished_).assign(p, p + n);
+      break;
+    }
+    case GNUTLS_HANDSHAKE_NEW_SESSION_TICKET:
+      if (incoming) self->events_ |= kTicketReceived;
+      break;
+    case GNUTLS_HANDSHAKE_KEY_UPDATE:
+      if (incoming) self->events_ |= kKeyUpdateReceived;
+      break;
+    case GNUTLS_HANDSHAKE_HELLO_REQUEST:
+      if (incoming) self->events_ |= kHelloRequest;
+      break;
+    case GNUTLS_HANDSHAKE_CERTIFICATE_REQUEST:
+      if (incoming) self->events_ |= kCertRequest;
+      break;
+    default:
+      break;
+  }
+  return 0;
+}
+
+int Session::PostClientHello(gnutls_session_t s) {
+  Session* self = static_cast<Session*>(gnutls_session_get_ptr(s));
+  if (self->hold_hello_ && !self->hello_released_) {
+    self->hello_released_ = true;
+    self->events_ |= kClientHelloHeld;
+    // gnutls_handshake() returns GNUTLS_E_INTERRUPTED. The certificate was already selected by
+    // now, so a different context means a new session fed the same ClientHello (lib/ does that).
+    return GNUTLS_E_AGAIN;
+  }
+  return 0;
+}
+
+int Session::Keylog(gnutls_session_t s, const char* label, const gnutls_datum_t* secret) {
+  Session* self = static_cast<Session*>(gnutls_session_get_ptr(s));
+  if (!self->keylog_) return 0;
+  gnutls_datum_t client_random, server_random;
+  gnutls_session_get_random(s, &client_random, &server_random);
+  std::string line(label);
+  line.push_back(' ');
+  AppendHex(line, client_random.data, client_random.size);
+  line.push_back(' ');
+  AppendHex(line, secret->data, secret->size);
+  line.push_back('\n');
+  self->keylog_lines_.push_back(std::move(line));
+  return 0;
+}
+
+// ---- configuration -----------------------------------------------------------------------------
+
+// setContext(context): credentials and priorities (also used to switch context after SNI).
+Napi::Value Session::SetContext(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  Context* ctx = Context::Unwrap(info[0].As<Napi::Object>());
+  int ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, ctx->creds());
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_credentials_set");
+  ret = gnutls_priority_set(s, ctx->priority());
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_priority_set");
+  context_ref_.Reset(info[0].As<Napi::Object>(), 1);
+  return info.Env().Undefined();
+}
+
+Napi::Value Session::SetServerName(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  std::string name = info[0].As<Napi::String>();
+  int ret = gnutls_server_name_set(s, GNUTLS_NAME_DNS, name.data(), name.size());
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_server_name_set");
+  return info.Env().Undefined();
+}
+
+// setAlpn(protocols: string[], flags)
+Napi::Value Session::SetAlpn(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  Napi::Array arr = info[0].As<Napi::Array>();
+  unsigned flags = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
+  std::vector<std::string> names(arr.Length());
+  std::vector<gnutls_datum_t> datums(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    names[i] = arr.Get(i).As<Napi::String>().Utf8Value();
+    datums[i] = gnutls_datum_t{reinterpret_cast<unsigned char*>(names[i].data()), static_cast<unsigned>(names[i].size())};
+  }
+  int ret = gnutls_alpn_set_protocols(s, datums.data(), static_cast<unsigned>(datums.size()), flags);
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_alpn_set_protocols");
+  return info.Env().Undefined();
+}
+
+// setSessionData(buf): resume from getSession() output; returns the GnuTLS code (< 0: unusable).
+Napi::Value Session::SetSessionData(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  return Napi::Number::New(info.Env(), gnutls_session_set_data(s, buf.Data(), buf.Length()));
+}
+
+// setCertRequest(0 ignore | 1 request | 2 require)
+Napi::Value Session::SetCertRequest(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  static const gnutls_certificate_request_t kModes[] = {GNUTLS_CERT_IGNORE, GNUTLS_CERT_REQUEST, GNUTLS_CERT_REQUIRE};
+  unsigned mode = std::min(info[0].As<Napi::Number>().Uint32Value(), 2u);
+  gnutls_certificate_server_set_request(s, kModes[mode]);
+  return info.Env().Undefined();
+}
+
+// setVerifyCert(on, hostname?): GnuTLS verifies the peer during the handshake and fails it.
+Napi::Value Session::SetVerifyCert(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  if (info[0].ToBoolean()) {
+    std::string host;
+    bool has_host = info.Length() > 1 && info[1].IsString();
+    if (has_host) host = info[1].As<Napi::String>();
+    gnutls_session_set_verify_cert(s, has_host ? host.c_str() : nullptr, 0);
+  } else {
+    gnutls_session_set_verify_function(s, nullptr);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Session::EnableKeylog(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  keylog_ = info[0].ToBoolean();
+  gnutls_session_set_keylog_function(s, keylog_ ? Keylog : nullptr);
+  return info.Env().Undefined();
+}
+
+Napi::Value Session::EnableTickets(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  Context* ctx = Context::Unwrap(info[0].As<Napi::Object>());
+  if (ctx->ticket_key()) {
+    int ret = gnutls_session_ticket_enable_server(s, ctx->ticket_key());
+    if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_session_ticket_enable_server");
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Session::HoldClientHello(const Napi::CallbackInfo& info) {
+  Live(info);
+  hold_hello_ = info[0].ToBoolean();
+  return info.Env().Undefined();
+}
+
+// ---- record I/O --------------------------------------------------------------------------------
+
+Napi::Value Session::Feed(const Napi::CallbackInfo& info) {
+  Live(info);
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  if (in_off_ == in_.size()) {
+    in_.clear();
+    in_off_ = 0;
+  } else if (in_off_ > in_.size() / 2) {
+    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(in_off_));
+    in_off_ = 0;
+  }
+  in_.insert(in_.end(), buf.Data(), buf.Data() + buf.Length());
+  return Napi::Number::New(info.Env(), static_cast<double>(in_.size() - in_off_));
+}
+
+Napi::Value Session::Handshake(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), gnutls_handshake(Live(info)));
+}
+
+// recv(maxBytes): decrypts what the fed ciphertext holds, up to maxBytes. Returns a Buffer of
+// plaintext, or a number: the GnuTLS code that stopped it (GNUTLS_E_AGAIN: needs more input;
+// 0: close_notify received; GNUTLS_E_REHANDSHAKE, GNUTLS_E_REAUTH_REQUEST, alerts, errors).
+// A code met after some plaintext was collected is kept and returned by the next call.
+Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  Napi::Env env = info.Env();
+  if (pending_code_ != kNoCode) {
+    int code = pending_code_;
+    pending_code_ = kNoCode;
+    return Napi::Number::New(env, code);
+  }
+  size_t max = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : (1u << 20);
+  size_t got = 0;
+  for (;;) {
+    if (plain_.size() < got + kRecvChunk) plain_.resize(got + kRecvChunk);
+    size_t consumed_before = in_off_;
+    ssize_t r = gnutls_record_recv(s, plain_.data() + got, plain_.size() - got);
+    // After a post-handshake message (NewSessionTicket, KeyUpdate, ...) GnuTLS answers
+    // GNUTLS_E_AGAIN although more records may be waiting: retry while input is being consumed.
+    if (r == GNUTLS_E_AGAIN && in_off_ != consumed_before) continue;
+    if (r > 0) {
+      got += static_cast<size_t>(r);
+      if (got >= max) break;
+      continue;
+    }
+    if (got == 0) return Napi::Number::New(env, static_cast<double>(r));
+    if (r != GNUTLS_E_AGAIN) pending_code_ = static_cast<int>(r);
+    break;
+  }
+  return Napi::Buffer<uint8_t>::Copy(env, plain_.data(), got);
+}
+
+// send(buf | buf[]): encrypts everything (records corked together); returns bytes or a code.
+Napi::Value Session::Send(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  Napi::Env env = info.Env();
+  std::vector<Napi::Buffer<uint8_t>> bufs;
+  if (info[0].IsArray()) {
+    Napi::Array arr = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); i++) bufs.push_back(arr.Get(i).As<Napi::Buffer<uint8_t>>());
+  } else {
+    bufs.push_back(info[0].As<Napi::Buffer<uint8_t>>());
+  }
+  bool cork = bufs.size() > 1;
+  if (cork) gnutls_record_cork(s);
+  double total = 0;
+  for (auto& b : bufs) {
+    size_t off = 0;
+    while (off < b.Length()) {
+      ssize_t r = gnutls_record_send(s, b.Data() + off, b.Length() - off);
+      if (r < 0) {
+        if (cork) gnutls_record_uncork(s, 0);
+        return Napi::Number::New(env, static_cast<double>(r));
+      }
+      off += static_cast<size_t>(r);
+    }
+    total += static_cast<double>(b.Length());
+  }
+  if (cork) {
+    int r = gnutls_record_uncork(s, GNUTLS_RECORD_WAIT);
+    if (r < 0) return Napi::Number::New(env, r);
+  }
+  return Napi::Number::New(env, total);
+}
+
+// output(): the ciphertext produced since the last call, or undefined.
+Napi::Value Session::Output(const Napi::CallbackInfo& info) {
+  if (out_.empty()) return info.Env().Undefined();
+  Napi::Value buf = Napi::Buffer<uint8_t>::Copy(info.Env(), out_.data(), out_.size());
+  out_.clear();
+  return buf;
+}
+
+Napi::Value Session::Bye(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), gnutls_bye(Live(info), GNUTLS_SHUT_WR));
+}
+
+// sendAlert(level, description)
+Napi::Value Session::SendAlert(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  auto level = static_cast<gnutls_alert_level_t>(info[0].As<Napi::Number>().Int32Value());
+  auto desc = static_cast<gnutls_alert_description_t>(info[1].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), gnutls_alert_send(s, level, desc));
+}
+
+// sendAppropriateAlert(code): the alert GnuTLS maps to a handshake failure code, if any.
+Napi::Value Session::SendAppropriateAlert(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), gnutls_alert_send_appropriate(Live(info), info[0].As<Napi::Number>().Int32Value()));
+}
+
+Napi::Value Session::LastAlert(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), gnutls_alert_get(Live(info)));
+}
+
+Napi::Value Session::TakeEvents(const Napi::CallbackInfo& info) {
+  uint32_t ev = events_;
+  events_ = 0;
+  return Napi::Number::New(info.Env(), ev);
+}
+
+Napi::Value Session::TakeKeylog(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (keylog_lines_.empty()) return env.Undefined();
+  Napi::Array arr = Napi::Array::New(env, keylog_lines_.size());
+  for (size_t i = 0; i < keylog_lines_.size(); i++)
+    arr.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, keylog_lines_[i].data(), keylog_lines_[i].size()));
+  keylog_lines_.clear();
+  return arr;
+}
+
+// ---- what was negotiated -----------------------------------------------------------------------
+
+Napi::Value Session::Info(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("protocol", StrOrNull(env, gnutls_protocol_get_name(gnutls_protocol_get_version(s))));
+  o.Set("suite", StrOrNull(env, gnutls_ciphersuite_get(s)));
+  o.Set("cipher", StrOrNull(env, gnutls_cipher_get_name(gnutls_cipher_get(s))));
+  o.Set("mac", StrOrNull(env, gnutls_mac_get_name(gnutls_mac_get(s))));
+  o.Set("kx", StrOrNull(env, gnutls_kx_get_name(gnutls_kx_get(s))));
+  o.Set("group", StrOrNull(env, gnutls_group_get_name(gnutls_group_get(s))));
+  o.Set("sign", StrOrNull(env, gnutls_sign_get_name(static_cast<gnutls_sign_algorithm_t>(gnutls_sign_algorithm_get(s)))));
+  o.Set("resumed", Napi::Boolean::New(env, gnutls_session_is_resumed(s) != 0));
+  o.Set("flags", Napi::Number::New(env, gnutls_session_get_flags(s)));
+  o.Set("safeRenegotiation", Napi::Boolean::New(env, gnutls_safe_renegotiation_status(s) != 0));
+  gnutls_datum_t alpn;
+  o.Set("alpn", gnutls_alpn_get_selected_protocol(s, &alpn) == 0
+                    ? Napi::String::New(env, reinterpret_cast<const char*>(alpn.data), alpn.size)
+                    : env.Null());
+  char name[256];
+  size_t name_len = sizeof(name);
+  unsigned type = 0;
+  o.Set("serverName", gnutls_server_name_get(s, name, &name_len, &type, 0) == 0 && type == GNUTLS_NAME_DNS
+                          ? Napi::String::New(env, name, strnlen(name, name_len))
+                          : env.Null());
+  return o;
+}
+
+static Napi::Array CertArray(Napi::Env env, const gnutls_datum_t* list, unsigned n) {
+  Napi::Array arr = Napi::Array::New(env, n);
+  for (unsigned i = 0; i < n; i++) arr.Set(i, Napi::Buffer<uint8_t>::Copy(env, list[i].data, list[i].size));
+  return arr;
+}
+
+Napi::Value Session::PeerCertificates(const Napi::CallbackInfo& info) {
+  unsigned n = 0;
+  const gnutls_datum_t* list = gnutls_certificate_get_peers(Live(info), &n);
+  return CertArray(info.Env(), list, list ? n : 0);
+}
+
+Napi::Value Session::OwnCertificate(const Napi::CallbackInfo& info) {
+  const gnutls_datum_t* d = gnutls_certificate_get_ours(Live(info));
+  return d ? CertArray(info.Env(), d, 1) : Napi::Array::New(info.Env(), 0);
+}
+
+// verifyPeer(): the gnutls_certificate_status_t bits against the context's trust list
+// (0 = trusted), or a negative code (e.g. GNUTLS_E_NO_CERTIFICATE_FOUND).
+Napi::Value Session::VerifyPeer(const Napi::CallbackInfo& info) {
+  unsigned status = 0;
+  int ret = gnutls_certificate_verify_peers2(Live(info), &status);
+  return Napi::Number::New(info.Env(), ret < 0 ? ret : static_cast<double>(status));
+}
+
+Napi::Value Session::SessionData(const Napi::CallbackInfo& info) {
+  gnutls_datum_t d;
+  int ret = gnutls_session_get_data2(Live(info), &d);
+  if (ret < 0) return info.Env().Undefined();
+  Napi::Value buf = Napi::Buffer<uint8_t>::Copy(info.Env(), d.data, d.size);
+  gnutls_free(d.data);
+  return buf;
+}
+
+// exportKeyingMaterial(label, length, context?) per RFC 5705 / RFC 8446 7.5.
+Napi::Value Session::ExportKeyingMaterial(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  std::string label = info[0].As<Napi::String>();
+  size_t len = info[1].As<Napi::Number>().Uint32Value();
+  const char* ctx = nullptr;
+  size_t ctx_len = 0;
+  if (info.Length() > 2 && info[2].IsBuffer()) {
+    auto b = info[2].As<Napi::Buffer<char>>();
+    ctx = b.Data();
+    ctx_len = b.Length();
+  }
+  Napi::Buffer<char> out = Napi::Buffer<char>::New(info.Env(), len);
+  int ret = gnutls_prf_rfc5705(s, label.size(), label.data(), ctx_len, ctx, len, out.Data());
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "exportKeyingMaterial");
+  return out;
+}
+
+// finished(peer: boolean): the latest Finished verify_data sent (or received), or undefined.
+Napi::Value Session::Finished(const Napi::CallbackInfo& info) {
+  const std::vector<uint8_t>& v = info[0].ToBoolean() ? peer_finished_ : finished_;
+  if (v.empty()) return info.Env().Undefined();
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), v.data(), v.size());
+}
+
+Napi::Value Session::CloseMethod(const Napi::CallbackInfo& info) {
+  Close();
+  return info.Env().Undefined();
+}
+
+}  // namespace ngtls

@@ -1,0 +1,88 @@
+// Session: one gnutls_session_t driven over an in-memory transport. The JS side feeds ciphertext
+// in (feed), drives GnuTLS one step per call (handshake/recv/send/bye/...) and collects the
+// ciphertext GnuTLS produced (output). GnuTLS return codes come back as numbers; no policy here.
+#pragma once
+#include <napi.h>
+#include <gnutls/gnutls.h>
+
+#include <string>
+#include <vector>
+
+namespace ngtls {
+class Addon;
+
+class Session : public Napi::ObjectWrap<Session> {
+ public:
+  static Napi::Function Init(Napi::Env env, Addon* addon);
+  explicit Session(const Napi::CallbackInfo& info);  // (context, isServer, initFlags)
+  ~Session() override;
+
+  // Bits reported by takeEvents(), set by GnuTLS hooks (never by calling into JS).
+  enum Event : uint32_t {
+    kTicketReceived = 1,     // TLS 1.3 NewSessionTicket / TLS 1.2 ticket arrived (client)
+    kKeyUpdateReceived = 2,  // TLS 1.3 KeyUpdate from the peer
+    kClientHelloHeld = 4,    // server paused after ClientHello (SNI), waiting for releaseClientHello()
+    kHelloRequest = 8,       // TLS 1.2 HelloRequest received (client)
+    kCertRequest = 16,       // TLS 1.3 post-handshake CertificateRequest received (client)
+  };
+
+ private:
+  void Close();
+  gnutls_session_t Live(const Napi::CallbackInfo& info);  // throws when closed
+
+  static ssize_t Pull(gnutls_transport_ptr_t ptr, void* data, size_t len);
+  static ssize_t PushVec(gnutls_transport_ptr_t ptr, const giovec_t* iov, int iovcnt);
+  static int PullTimeout(gnutls_transport_ptr_t ptr, unsigned int ms);
+  static int Hook(gnutls_session_t s, unsigned int htype, unsigned when, unsigned int incoming,
+                  const gnutls_datum_t* msg);
+  static int PostClientHello(gnutls_session_t s);
+  static int Keylog(gnutls_session_t s, const char* label, const gnutls_datum_t* secret);
+
+  Napi::Value SetContext(const Napi::CallbackInfo& info);
+  Napi::Value SetServerName(const Napi::CallbackInfo& info);
+  Napi::Value SetAlpn(const Napi::CallbackInfo& info);
+  Napi::Value SetSessionData(const Napi::CallbackInfo& info);
+  Napi::Value SetCertRequest(const Napi::CallbackInfo& info);
+  Napi::Value SetVerifyCert(const Napi::CallbackInfo& info);
+  Napi::Value EnableKeylog(const Napi::CallbackInfo& info);
+  Napi::Value EnableTickets(const Napi::CallbackInfo& info);
+  Napi::Value HoldClientHello(const Napi::CallbackInfo& info);
+  Napi::Value Feed(const Napi::CallbackInfo& info);
+  Napi::Value Handshake(const Napi::CallbackInfo& info);
+  Napi::Value Recv(const Napi::CallbackInfo& info);
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value Output(const Napi::CallbackInfo& info);
+  Napi::Value Bye(const Napi::CallbackInfo& info);
+  Napi::Value SendAlert(const Napi::CallbackInfo& info);
+  Napi::Value SendAppropriateAlert(const Napi::CallbackInfo& info);
+  Napi::Value LastAlert(const Napi::CallbackInfo& info);
+  Napi::Value TakeEvents(const Napi::CallbackInfo& info);
+  Napi::Value TakeKeylog(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value PeerCertificates(const Napi::CallbackInfo& info);
+  Napi::Value OwnCertificate(const Napi::CallbackInfo& info);
+  Napi::Value VerifyPeer(const Napi::CallbackInfo& info);
+  Napi::Value SessionData(const Napi::CallbackInfo& info);
+  Napi::Value ExportKeyingMaterial(const Napi::CallbackInfo& info);
+  Napi::Value Finished(const Napi::CallbackInfo& info);
+  Napi::Value CloseMethod(const Napi::CallbackInfo& info);
+
+  Addon* addon_;
+  gnutls_session_t session_ = nullptr;
+  Napi::ObjectReference context_ref_;
+
+  std::vector<uint8_t> in_;  // ciphertext fed in, not yet read by GnuTLS
+  size_t in_off_ = 0;
+  std::vector<uint8_t> out_;    // ciphertext GnuTLS wrote, not yet taken by JS
+  std::vector<uint8_t> plain_;  // scratch for recv
+  int pending_code_;            // a code seen after data was returned; reported by the next recv
+
+  uint32_t events_ = 0;
+  bool hold_hello_ = false;     // pause once after ClientHello
+  bool hello_released_ = false;
+  bool keylog_ = false;
+  std::vector<std::string> keylog_lines_;
+  std::vector<uint8_t> finished_, peer_finished_;
+};
+
+}  // namespace ngtls

@@ -1,0 +1,171 @@
+// Shared test helpers: fixtures, ports, peers run as child processes (always cleaned up).
+import { ChildProcess, spawn, SpawnOptions } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+
+export const FIXTURES = path.join(__dirname, '..', 'fixtures');
+export const fixturePath = (name: string): string => path.join(FIXTURES, name);
+export const fixture = (name: string): Buffer => fs.readFileSync(fixturePath(name));
+
+export const VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+export type Version = (typeof VERSIONS)[number];
+/** GnuTLS priority string limited to one version. */
+export const gnutlsPriority = (v: Version): string => `NORMAL:-VERS-ALL:+VERS-TLS${v.slice(4)}`;
+
+export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+/** A port that was free a moment ago (for peers that cannot be told to pick one). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function listen(server: net.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+export function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A child process whose stdout/stderr are collected as text. */
+export interface Peer {
+  proc: ChildProcess;
+  out: () => string;
+  err: () => string;
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  exited: Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+afterAll(async () => {
+  for (const p of live) p.kill('SIGKILL');
+  live.clear();
+});
+
+export function spawnPeer(cmd: string, args: string[], opts: SpawnOptions = {}): Peer {
+  const proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: FIXTURES, ...opts });
+  live.add(proc);
+  let out = '';
+  let err = '';
+  proc.stdout?.on('data', (d) => (out += d.toString()));
+  proc.stderr?.on('data', (d) => (err += d.toString()));
+  proc.stdin?.on('error', () => {});
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on('exit', (code) => {
+      live.delete(proc);
+      resolve(code);
+    }),
+  );
+  const waitFor = (re: RegExp, timeoutMs = 15000): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const m = re.exec(out + err);
+        if (m) {
+          cleanup();
+          resolve(m[0]);
+          return true;
+        }
+        return false;
+      };
+      const onExit = (): void => {
+        if (!check()) {
+          cleanup();
+          reject(new Error(`${cmd} exited before printing ${re}\nstdout:\n${out}\nstderr:\n${err}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for ${re} from ${cmd}\nstdout:\n${out}\nstderr:\n${err}`));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        proc.stdout?.off('data', check);
+        proc.stderr?.off('data', check);
+        proc.off('exit', onExit);
+      };
+      if (check()) return;
+      proc.stdout?.on('data', check);
+      proc.stderr?.on('data', check);
+      proc.on('exit', onExit);
+    });
+  const kill = async (): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      await exited;
+    }
+  };
+  return { proc, out: () => out, err: () => err, waitFor, exited, kill };
+}
+
+/** Waits until something accepts TCP connections on 127.0.0.1:port. */
+export async function waitForPort(port: number, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on port ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts `gnutls-serv` on a free port and waits until it accepts connections. */
+export async function gnutlsServ(args: string[]): Promise<Peer & { port: number }> {
+  const port = await freePort();
+  const peer = spawnPeer('gnutls-serv', ['-p', String(port), ...args]);
+  await waitForPort(port);
+  return Object.assign(peer, { port });
+}
+
+/** Starts `openssl s_server` on 127.0.0.1 and a free port. */
+export async function opensslServer(args: string[]): Promise<Peer & { port: number }> {
+  const port = await freePort();
+  const peer = spawnPeer('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, ...args]);
+  await waitForPort(port);
+  return Object.assign(peer, { port });
+}
+
+export function once<T = unknown>(emitter: NodeJS.EventEmitter, event: string, timeoutMs = 15000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for '${event}'`)), timeoutMs);
+    emitter.once(event, (v: T) => {
+      clearTimeout(timer);
+      resolve(v);
+    });
+    if (event !== 'error') {
+      emitter.once('error', (e: Error) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    }
+  });
+}
+
+/** Collects a readable stream until 'end'. */
+export function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
