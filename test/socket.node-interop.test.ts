@@ -214,7 +214,9 @@ describe.each(VERSIONS)('%s', (version) => {
     const s = await theirs;
     const ctx = Buffer.from('context');
     expect(c.exportKeyingMaterial(32, 'EXPORTER-test', ctx)).toEqual(s.exportKeyingMaterial(32, 'EXPORTER-test', ctx));
-    expect(c.exportKeyingMaterial(16, 'EXPORTER-other')).toEqual(s.exportKeyingMaterial(16, 'EXPORTER-other'));
+    // Node's typings demand a context, but its runtime (like RFC 5705) allows none.
+    const nodeNoContext = s.exportKeyingMaterial as (length: number, label: string) => Buffer;
+    expect(c.exportKeyingMaterial(16, 'EXPORTER-other')).toEqual(nodeNoContext.call(s, 16, 'EXPORTER-other'));
     expect(c.getFinished()).toEqual(s.getPeerFinished());
     expect(c.getPeerFinished()).toEqual(s.getFinished());
     c.destroy();
