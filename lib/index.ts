@@ -13,6 +13,14 @@ export {
 export { TLSSocket, TLSSocketOptions, CipherNameAndProtocol, EphemeralKeyInfo, SNICallback } from './tls-socket';
 export { Server, TlsOptions, createServer, DEFAULT_HANDSHAKE_TIMEOUT } from './server';
 export { connect, ConnectionOptions } from './connect';
+export {
+  ReauthRequest,
+  RehandshakeRequest,
+  ReauthOptions,
+  RehandshakeOptions,
+  KeyUpdateOptions,
+  RenegotiationPolicy,
+} from './reauth';
 export { checkServerIdentity, PeerCertificate, DetailedPeerCertificate } from './verify';
 
 /** Node's default cipher list string (informational; GnuTLS priorities decide). */

@@ -42,10 +42,13 @@ export interface NativeSession {
   holdClientHello(on: boolean): void;
   feed(ciphertext: Buffer): number;
   handshake(): number;
-  recv(maxBytes: number): Buffer | number;
+  recv(maxBytes: number, pendingOnly?: boolean): Buffer | number;
   send(data: Buffer | Buffer[]): number;
   output(): Buffer | undefined;
   bye(): number;
+  reauth(): number;
+  rehandshake(): number;
+  keyUpdate(requestPeer: boolean): number;
   sendAlert(level: number, description: number): number;
   sendAppropriateAlert(code: number): number;
   lastAlert(): number;

@@ -88,6 +88,8 @@ export class SecureContext {
   /** The native credentials object (GnuTLS certificate credentials + priority cache). */
   readonly context: NativeContext;
   readonly priority: string;
+  /** Whether this context holds a certificate of its own (key + cert or pfx). */
+  readonly hasCertificate: boolean;
   private readonly _caInput: BinaryLike[];
   private _trusted: Buffer[] | null = null;
 
@@ -111,6 +113,7 @@ export class SecureContext {
 
     const certs = list(options.cert);
     const keys = list(options.key);
+    this.hasCertificate = keys.length > 0 || list(options.pfx).length > 0;
     if (keys.length > 0 && certs.length === 0) {
       throw nodeError('ERR_TLS_KEY_WITHOUT_CERT', 'A private key was given without a certificate (`cert`)');
     }

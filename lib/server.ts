@@ -12,6 +12,9 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   handshakeTimeout?: number;
   secureContext?: SecureContext;
   highWaterMark?: number;
+  renegotiation?: TLSSocketOptions['renegotiation'];
+  allowIdentityChange?: boolean;
+  allowUnsafeRenegotiation?: boolean;
 }
 
 export const DEFAULT_HANDSHAKE_TIMEOUT = 120000;
@@ -56,6 +59,9 @@ export class Server extends net.Server {
         handshakeTimeout: o.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
         allowHalfOpen: o.allowHalfOpen,
         highWaterMark: o.highWaterMark,
+        renegotiation: o.renegotiation,
+        allowIdentityChange: o.allowIdentityChange,
+        allowUnsafeRenegotiation: o.allowUnsafeRenegotiation,
       });
     } catch (err) {
       raw.destroy();

@@ -3,7 +3,7 @@
 import { Duplex } from 'stream';
 import * as net from 'net';
 import { binding, NativeSession, NativeInfo } from './native';
-import { ALERT, ALERT_LEVEL, ALPN_SERVER_PRECEDENCE, E, EV } from './constants';
+import { ALERT, ALERT_LEVEL, ALPN_SERVER_PRECEDENCE, E, EV, INIT, SFLAGS } from './constants';
 import { TLSError, gnutlsError, nodeError } from './errors';
 import { SecureContext, SecureContextOptions, createSecureContext } from './secure-context';
 import { opensslName } from './ciphers';
@@ -16,6 +16,14 @@ import {
   verifyFailure,
 } from './verify';
 import type { Server } from './server';
+import {
+  KeyUpdateOptions,
+  ReauthOptions,
+  ReauthRequest,
+  RehandshakeOptions,
+  RehandshakeRequest,
+  RenegotiationPolicy,
+} from './reauth';
 
 export type SNICallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
 
@@ -35,6 +43,28 @@ export interface TLSSocketOptions extends SecureContextOptions {
   handshakeTimeout?: number;
   allowHalfOpen?: boolean;
   highWaterMark?: number;
+  /** Client: advertise TLS 1.3 post-handshake auth. Default: on when the client has a certificate. */
+  postHandshakeAuth?: boolean;
+  /** Client: answer re-auth requests with the configured certificate when no 'reauthRequest' listener exists (default true). */
+  autoReauth?: boolean;
+  /** Server: what to do with a TLS 1.2 renegotiation the client starts (default 'refuse'). */
+  renegotiation?: RenegotiationPolicy;
+  /** Allow the peer to present a different identity in a re-handshake/re-auth (GNUTLS_ALLOW_ID_CHANGE). */
+  allowIdentityChange?: boolean;
+  /** Server: let rehandshake()/reauth() run under TLS 1.2 without safe renegotiation (RFC 5746). */
+  allowUnsafeRenegotiation?: boolean;
+}
+
+/** A re-authentication or re-handshake in flight. */
+interface Operation {
+  kind: 'reauth' | 'rehandshake' | 'answer';
+  /** 'reauth': gnutls_reauth() runs; 'hello': HelloRequest sent, waiting for the ClientHello; 'handshake': re-handshake runs. */
+  phase: 'reauth' | 'hello' | 'handshake';
+  require?: boolean;
+  resolve: (v: unknown) => void;
+  reject: (err: Error) => void;
+  timer?: NodeJS.Timeout;
+  restoreContext?: boolean;
 }
 
 export interface CipherNameAndProtocol {
@@ -64,6 +94,20 @@ const GROUPS: Record<string, { name: string; size: number; type: string }> = {
   FFDHE4096: { name: 'ffdhe4096', size: 4096, type: 'DH' },
 };
 const SLICE = 1 << 20; // plaintext encrypted per native call for large writes
+/** Node's limits for client-initiated renegotiation: at most RENEG_LIMIT per RENEG_WINDOW_S seconds. */
+const RENEG_LIMIT = 3;
+const RENEG_WINDOW_S = 600;
+
+const declineContexts = new WeakMap<SecureContext, SecureContext>();
+/** A context like `ctx` but with no certificate: answering a re-auth request with it declines. */
+function declineContext(ctx: SecureContext): SecureContext {
+  let d = declineContexts.get(ctx);
+  if (!d) {
+    d = new SecureContext({ priority: ctx.priority, ca: ctx.trustedCertificates().length ? [...ctx.trustedCertificates()] : undefined });
+    declineContexts.set(ctx, d);
+  }
+  return d;
+}
 
 function alpnList(p: TLSSocketOptions['ALPNProtocols']): string[] {
   if (!p) return [];
@@ -109,6 +153,14 @@ export class TLSSocket extends Duplex {
   private _server: Server | undefined;
   private _readChunk: number;
   private _keylog = false;
+  private _op: Operation | null = null;
+  private _pumping = false;
+  private _repump = false;
+  private _opQueue: Array<() => void> = [];
+  private _awaitingAnswer = false;
+  private _renegotiationDisabled = false;
+  private _renegTimes: number[] = [];
+  private _refusedHello = false;
   /** ClientHello bytes kept while an SNI callback may still pick another context. */
   private _helloBytes: Buffer[] | null = null;
   private readonly _onData = (chunk: Buffer): void => this._receive(chunk);
@@ -154,7 +206,11 @@ export class TLSSocket extends Duplex {
   }
 
   private _newSession(ctx: SecureContext, holdHello: boolean): NativeSession {
-    const s = new binding.Session(ctx.context, this._isServer, 0);
+    const o = this._options;
+    let flags = 0;
+    if (this._isServer || (o.postHandshakeAuth ?? ctx.hasCertificate)) flags |= INIT.POST_HANDSHAKE_AUTH;
+    if (o.allowIdentityChange) flags |= INIT.ALLOW_ID_CHANGE;
+    const s = new binding.Session(ctx.context, this._isServer, flags);
     try {
       this._configure(s, ctx, holdHello);
     } catch (err) {
@@ -215,9 +271,28 @@ export class TLSSocket extends Duplex {
 
   /** Runs GnuTLS as far as the input allows, then sends what it produced. */
   private _pump(): void {
+    if (this._pumping) {
+      this._repump = true; // called from an event handler inside a pump: run again after it
+      return;
+    }
+    this._pumping = true;
+    try {
+      do {
+        this._repump = false;
+        this._pumpOnce();
+      } while (this._repump && this._state !== 'closed');
+    } finally {
+      this._pumping = false;
+    }
+  }
+
+  private _pumpOnce(): void {
     try {
       if (this._state === 'handshaking') this._stepHandshake();
-      if (this._state === 'secure' && !this._readPaused) this._readRecords();
+      if (this._state === 'secure' && this._op && this._op.phase !== 'hello') this._stepOperation();
+      if (this._state === 'secure' && !this._readPaused && !this._awaitingAnswer && !this._opRunning()) {
+        this._readRecords();
+      }
     } finally {
       if (this._state !== 'closed') this._flush();
     }
@@ -344,10 +419,31 @@ export class TLSSocket extends Duplex {
         this.push(null);
         break;
       }
-      if (r === E.WARNING_ALERT_RECEIVED || r === E.INTERRUPTED) continue;
+      if (r === E.WARNING_ALERT_RECEIVED) {
+        this._warningAlert(s.lastAlert());
+        continue;
+      }
+      if (r === E.INTERRUPTED) continue;
+      if (r === E.UNEXPECTED_PACKET && this._refusedHello) {
+        // GnuTLS keeps a refused ClientHello buffered and reports it once as unexpected.
+        this._refusedHello = false;
+        continue;
+      }
       if (r === E.REHANDSHAKE) {
-        // Renegotiation policy (accept/refuse/close) is not configurable yet: refuse politely.
-        s.sendAlert(ALERT_LEVEL.WARNING, ALERT.NO_RENEGOTIATION);
+        if (this._isServer) this._peerRenegotiation();
+        else this._helloRequest();
+        if (this._opRunning() || this._awaitingAnswer || this._state !== 'secure') {
+          this._repump = true; // let _pump run the operation that just started
+          break;
+        }
+        continue;
+      }
+      if (r === E.REAUTH_REQUEST) {
+        this._reauthRequest();
+        if (this._opRunning() || this._awaitingAnswer || this._state !== 'secure') {
+          this._repump = true;
+          break;
+        }
         continue;
       }
       this._fail(gnutlsError(r, s.lastAlert()));
@@ -394,6 +490,323 @@ export class TLSSocket extends Duplex {
     for (const line of lines) {
       this.emit('keylog', line);
       this._server?.emit('keylog', line, this);
+    }
+  }
+
+
+  // ---- re-authentication, re-handshake, key update ------------------------------------------------
+
+  /** True while a reauth()/rehandshake() is running GnuTLS (records are read by it, not by recv). */
+  private _opRunning(): boolean {
+    return this._op !== null && this._op.phase !== 'hello';
+  }
+
+  /** Whether a reauth() is in flight: data emitted now was sent before the peer re-authenticated. */
+  get reauthPending(): boolean {
+    return this._op?.kind === 'reauth';
+  }
+
+  /** Server: the client advertised TLS 1.3 post-handshake auth. Client: we advertised it. */
+  get postHandshakeAuthEnabled(): boolean {
+    if (!this._info) return false;
+    if (!this._isServer) return this._options.postHandshakeAuth ?? this._ctx.hasCertificate;
+    return (this._session.info().flags & SFLAGS.POST_HANDSHAKE_AUTH) !== 0;
+  }
+
+  private _stepOperation(): void {
+    const s = this._session;
+    for (let spins = 0; spins < 1024 && this._op && this._op.phase !== 'hello'; spins++) {
+      const op = this._op;
+      const code = op.phase === 'reauth' ? s.reauth() : s.handshake();
+      this._flush();
+      if (code === E.SUCCESS) {
+        this._opSucceeded(op);
+        return;
+      }
+      if (code === E.AGAIN || code === E.INTERRUPTED) return;
+      if (code === E.GOT_APPLICATION_DATA) {
+        this._readBuffered();
+        continue;
+      }
+      if (code === E.WARNING_ALERT_RECEIVED) {
+        if (s.lastAlert() === ALERT.NO_RENEGOTIATION) {
+          this._opEnded(op);
+          op.reject(nodeError('ERR_TLS_RENEGOTIATION_REFUSED', 'The peer refused to renegotiate (no_renegotiation)', { alert: 'no_renegotiation', alertCode: ALERT.NO_RENEGOTIATION }));
+          return;
+        }
+        continue;
+      }
+      if (code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
+      this._flush();
+      const what = op.kind === 'rehandshake' ? 're-handshake failed' : 're-authentication failed';
+      this._opEnded(op);
+      op.reject(gnutlsError(code, s.lastAlert(), what));
+      this.destroy();
+      return;
+    }
+  }
+
+  /** Application data GnuTLS decrypted during a handshake/re-auth (GNUTLS_E_GOT_APPLICATION_DATA). */
+  private _readBuffered(): void {
+    for (;;) {
+      const r = this._session.recv(this._readChunk, true);
+      if (typeof r === 'number') return;
+      this.push(r);
+    }
+  }
+
+  private _opEnded(op: Operation): void {
+    if (op.timer) clearTimeout(op.timer);
+    if (this._op === op) this._op = null;
+    if (op.restoreContext && this._state !== 'closed') this._session.setContext(this._ctx.context);
+    process.nextTick(() => this._nextOp());
+  }
+
+  private _opSucceeded(op: Operation): void {
+    this._opEnded(op);
+    this._info = this._session.info();
+    if (op.kind !== 'reauth') {
+      op.resolve(undefined);
+      if (op.kind === 'answer') this.emit('reauth');
+      return;
+    }
+    const chain = this._session.peerCertificates();
+    if (chain.length === 0) {
+      this.authorized = false;
+      this.authorizationError = 'UNABLE_TO_GET_ISSUER_CERT';
+      op.resolve({});
+      return;
+    }
+    const failure = verifyFailure(this._session.verifyPeer(), chain);
+    this.authorized = failure === null;
+    this.authorizationError = failure?.code ?? null;
+    if (failure && this._options.rejectUnauthorized !== false) {
+      this._session.sendAlert(ALERT_LEVEL.FATAL, alertFor(failure.code));
+      this._flush();
+      op.reject(new TLSError(failure.message, { code: failure.code }));
+      this.destroy();
+      return;
+    }
+    op.resolve(peerCertificate(chain, true, this._ctx.trustedCertificates()));
+  }
+
+  private _beginOp(op: Operation, timeout: number | undefined, code: string): void {
+    this._op = op;
+    if (timeout && timeout > 0) {
+      op.timer = setTimeout(() => {
+        if (this._op !== op) return;
+        const waitingForHello = op.phase === 'hello';
+        this._opEnded(op);
+        op.reject(nodeError(code, `The peer did not complete the ${op.kind} within ${timeout} ms`));
+        if (!waitingForHello) this.destroy();
+      }, timeout);
+    }
+  }
+
+  /** Runs start() when no other operation is in flight; operations are queued in call order. */
+  private _enqueue<T>(start: (resolve: (v: T) => void, reject: (e: Error) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const run = (): void => {
+        if (this._state !== 'secure') {
+          reject(nodeError('ERR_SOCKET_CLOSED', 'The TLS connection is not established or already closed'));
+          process.nextTick(() => this._nextOp());
+          return;
+        }
+        start(resolve, reject);
+        if (!this._op) process.nextTick(() => this._nextOp());
+        else this._pump();
+      };
+      if (this._op || this._opQueue.length > 0) this._opQueue.push(run);
+      else run();
+    });
+  }
+
+  private _nextOp(): void {
+    if (this._op) return;
+    this._opQueue.shift()?.();
+  }
+
+  private _renegotiationAllowed(): Error | null {
+    if (this._session.info().safeRenegotiation || this._options.allowUnsafeRenegotiation) return null;
+    return nodeError('ERR_TLS_UNSAFE_RENEGOTIATION', 'Safe renegotiation (RFC 5746) is not in place; set allowUnsafeRenegotiation to renegotiate anyway');
+  }
+
+  /**
+   * Server: re-authenticate the client. TLS 1.3: post-handshake authentication (gnutls_reauth);
+   * TLS 1.2: a server-initiated re-handshake that requests the certificate. Resolves with the
+   * client certificate (Node's detailed shape; `{}` when none was sent under `require: false`).
+   */
+  reauth(options: ReauthOptions = {}): Promise<DetailedPeerCertificate | Record<string, never>> {
+    if (!this._isServer) {
+      return Promise.reject(nodeError('ERR_TLS_INVALID_STATE', 'reauth() is for servers; clients answer with the reauthRequest event'));
+    }
+    return this._enqueue((resolve, reject) => {
+      const s = this._session;
+      const op: Operation = { kind: 'reauth', phase: 'reauth', require: options.require === true, resolve: resolve as (v: unknown) => void, reject };
+      if (this._info?.protocol === 'TLS1.3') {
+        if (!(s.info().flags & SFLAGS.POST_HANDSHAKE_AUTH)) {
+          reject(nodeError('ERR_TLS_PHA_UNSUPPORTED', 'The client did not advertise post-handshake authentication'));
+          return;
+        }
+        s.setCertRequest(options.require ? 2 : 1);
+        this._beginOp(op, options.timeout, 'ERR_TLS_REAUTH_TIMEOUT');
+        return;
+      }
+      const unsafe = this._renegotiationAllowed();
+      if (unsafe) {
+        reject(unsafe);
+        return;
+      }
+      s.setCertRequest(options.require ? 2 : 1);
+      const code = s.rehandshake();
+      this._flush();
+      if (code < 0) {
+        reject(gnutlsError(code, s.lastAlert(), 'rehandshake'));
+        return;
+      }
+      op.phase = 'hello';
+      this._beginOp(op, options.timeout, 'ERR_TLS_REAUTH_TIMEOUT');
+    });
+  }
+
+  /**
+   * TLS 1.2: a new handshake (server: HelloRequest, then the client's handshake; client: a
+   * client-initiated renegotiation). TLS 1.3: a key update that asks the peer to update too.
+   */
+  rehandshake(options: RehandshakeOptions = {}): Promise<void> {
+    return this._enqueue<void>((resolve, reject) => {
+      const s = this._session;
+      if (this._info?.protocol === 'TLS1.3') {
+        const code = s.keyUpdate(true);
+        this._flush();
+        if (code < 0) reject(gnutlsError(code, s.lastAlert(), 'key update'));
+        else resolve();
+        return;
+      }
+      const unsafe = this._renegotiationAllowed();
+      if (unsafe) {
+        reject(unsafe);
+        return;
+      }
+      const op: Operation = { kind: 'rehandshake', phase: 'handshake', resolve: resolve as (v: unknown) => void, reject };
+      if (this._isServer) {
+        const code = s.rehandshake();
+        this._flush();
+        if (code < 0) {
+          reject(gnutlsError(code, s.lastAlert(), 'rehandshake'));
+          return;
+        }
+        op.phase = 'hello';
+      }
+      this._beginOp(op, options.timeout, 'ERR_TLS_RENEGOTIATION_TIMEOUT');
+    });
+  }
+
+  /** Node's renegotiate(): a re-handshake (TLS 1.2) or key update (TLS 1.3); callback(err). */
+  renegotiate(_options: { rejectUnauthorized?: boolean; requestCert?: boolean }, callback?: (err: Error | null) => void): boolean {
+    if (this.destroyed) return false;
+    this.rehandshake().then(
+      () => callback?.(null),
+      (err: Error) => callback?.(err),
+    );
+    return true;
+  }
+
+  /** TLS 1.3 key update; with `requestPeer` the peer updates its keys too. */
+  keyUpdate(options: KeyUpdateOptions = {}): Promise<void> {
+    if (this._state !== 'secure') return Promise.reject(nodeError('ERR_SOCKET_CLOSED', 'The TLS connection is not established'));
+    if (this._info?.protocol !== 'TLS1.3') {
+      return Promise.reject(nodeError('ERR_TLS_KEY_UPDATE_UNSUPPORTED', `Key update needs TLS 1.3 (this connection is ${this.getProtocol()})`));
+    }
+    const code = this._session.keyUpdate(options.requestPeer === true);
+    this._flush();
+    if (code < 0) return Promise.reject(gnutlsError(code, this._session.lastAlert(), 'key update'));
+    return Promise.resolve();
+  }
+
+  /** Like Node: any renegotiation the client starts is answered with ERR_TLS_RENEGOTIATION_DISABLED. */
+  disableRenegotiation(): void {
+    this._renegotiationDisabled = true;
+  }
+
+  private _warningAlert(alert: number): void {
+    const op = this._op;
+    if (op && op.phase === 'hello' && alert === ALERT.NO_RENEGOTIATION) {
+      this._opEnded(op);
+      op.reject(nodeError('ERR_TLS_RENEGOTIATION_REFUSED', 'The client refused to renegotiate (no_renegotiation)', { alert: 'no_renegotiation', alertCode: alert }));
+    }
+  }
+
+  /** Server: the client sent a ClientHello on an established TLS 1.2 connection. */
+  private _peerRenegotiation(): void {
+    const op = this._op;
+    if (op && op.phase === 'hello') {
+      op.phase = 'handshake'; // the answer to our HelloRequest
+      return;
+    }
+    if (this._renegotiationDisabled) {
+      this._fail(nodeError('ERR_TLS_RENEGOTIATION_DISABLED', 'TLS session renegotiation disabled for this socket'));
+      return;
+    }
+    const now = Date.now();
+    this._renegTimes = this._renegTimes.filter((t) => now - t < RENEG_WINDOW_S * 1000);
+    this._renegTimes.push(now);
+    if (this._renegTimes.length > RENEG_LIMIT) {
+      this._fail(nodeError('ERR_TLS_SESSION_ATTACK', 'TLS session renegotiation attack detected'));
+      return;
+    }
+    const policy = this._options.renegotiation ?? 'refuse';
+    if (policy === 'accept' && !this._renegotiationAllowed()) {
+      this._op = { kind: 'rehandshake', phase: 'handshake', resolve: () => this.emit('renegotiated'), reject: () => {} };
+      return;
+    }
+    this._session.sendAlert(ALERT_LEVEL.WARNING, ALERT.NO_RENEGOTIATION);
+    this._refusedHello = true;
+    if (policy === 'close') this._fail(nodeError('ERR_TLS_RENEGOTIATION_DISABLED', 'Client-initiated renegotiation refused; closing'));
+  }
+
+  /** Client: the server sent a HelloRequest (TLS 1.2). */
+  private _helloRequest(): void {
+    const safe = this._session.info().safeRenegotiation;
+    const answer = (accept: boolean): void => {
+      this._awaitingAnswer = false;
+      if (this._state !== 'secure') return;
+      if (accept && !this._op) {
+        this._op = { kind: 'rehandshake', phase: 'handshake', resolve: () => this.emit('renegotiated'), reject: (e) => this._fail(e) };
+      } else {
+        this._session.sendAlert(ALERT_LEVEL.WARNING, ALERT.NO_RENEGOTIATION);
+      }
+      this._pump();
+    };
+    if (this.listenerCount('rehandshakeRequest') > 0) {
+      this._awaitingAnswer = true;
+      this.emit('rehandshakeRequest', new RehandshakeRequest(safe, answer));
+    } else {
+      answer(safe || this._options.allowUnsafeRenegotiation === true);
+    }
+  }
+
+  /** Client: the server sent a TLS 1.3 CertificateRequest after the handshake. */
+  private _reauthRequest(): void {
+    const answer = (ctx: SecureContext | null | undefined): void => {
+      this._awaitingAnswer = false;
+      if (this._state !== 'secure') return;
+      let restore = false;
+      if (ctx === null) {
+        this._session.setContext(declineContext(this._ctx).context);
+        restore = true;
+      } else if (ctx) {
+        this._session.setContext(ctx.context);
+        restore = true;
+      }
+      this._op = { kind: 'answer', phase: 'reauth', restoreContext: restore, resolve: () => {}, reject: (e) => this._fail(e) };
+      this._pump();
+    };
+    if (this.listenerCount('reauthRequest') > 0) {
+      this._awaitingAnswer = true;
+      this.emit('reauthRequest', new ReauthRequest(answer));
+    } else {
+      answer(this._options.autoReauth === false ? null : undefined);
     }
   }
 
@@ -535,6 +948,15 @@ export class TLSSocket extends Duplex {
     const fin = this._pendingFinal;
     this._pendingFinal = null;
     fin?.(closedErr);
+    const op = this._op;
+    this._op = null;
+    if (op) {
+      if (op.timer) clearTimeout(op.timer);
+      op.reject(err ?? nodeError('ERR_SOCKET_CLOSED', `socket closed during ${op.kind}`));
+    }
+    const queued = this._opQueue;
+    this._opQueue = [];
+    for (const run of queued) run(); // each rejects: the socket is closed
     this._session.close();
     const s = this.socket;
     s.removeListener('data', this._onData);

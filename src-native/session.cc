@@ -43,6 +43,9 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("send", &Session::Send),
                                       InstanceMethod("output", &Session::Output),
                                       InstanceMethod("bye", &Session::Bye),
+                                      InstanceMethod("reauth", &Session::Reauth),
+                                      InstanceMethod("rehandshake", &Session::Rehandshake),
+                                      InstanceMethod("keyUpdate", &Session::KeyUpdate),
                                       InstanceMethod("sendAlert", &Session::SendAlert),
                                       InstanceMethod("sendAppropriateAlert", &Session::SendAppropriateAlert),
                                       InstanceMethod("lastAlert", &Session::LastAlert),
@@ -317,8 +320,12 @@ Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
     return Napi::Number::New(env, code);
   }
   size_t max = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : (1u << 20);
+  // pendingOnly: take only application data GnuTLS already decrypted and buffered (after
+  // GNUTLS_E_GOT_APPLICATION_DATA in a handshake or re-auth), without reading further records.
+  bool pending_only = info.Length() > 1 && info[1].ToBoolean();
   size_t got = 0;
   for (;;) {
+    if (pending_only && gnutls_record_check_pending(s) == 0) break;
     if (plain_.size() < got + kRecvChunk) plain_.resize(got + kRecvChunk);
     size_t consumed_before = in_off_;
     ssize_t r = gnutls_record_recv(s, plain_.data() + got, plain_.size() - got);
@@ -334,6 +341,7 @@ Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
     if (r != GNUTLS_E_AGAIN) pending_code_ = static_cast<int>(r);
     break;
   }
+  if (got == 0) return Napi::Number::New(env, GNUTLS_E_AGAIN);
   return Napi::Buffer<uint8_t>::Copy(env, plain_.data(), got);
 }
 
@@ -376,6 +384,23 @@ Napi::Value Session::Output(const Napi::CallbackInfo& info) {
   Napi::Value buf = Napi::Buffer<uint8_t>::Copy(info.Env(), out_.data(), out_.size());
   out_.clear();
   return buf;
+}
+
+// reauth(): gnutls_reauth() — TLS 1.3 post-handshake authentication (server asks, client answers).
+Napi::Value Session::Reauth(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), gnutls_reauth(Live(info), 0));
+}
+
+// rehandshake(): gnutls_rehandshake() — HelloRequest under TLS 1.2, a key update asking the
+// peer to update too under TLS 1.3.
+Napi::Value Session::Rehandshake(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), gnutls_rehandshake(Live(info)));
+}
+
+// keyUpdate(requestPeer): gnutls_session_key_update() (TLS 1.3 only).
+Napi::Value Session::KeyUpdate(const Napi::CallbackInfo& info) {
+  unsigned flags = info[0].ToBoolean() ? GNUTLS_KU_PEER : 0;
+  return Napi::Number::New(info.Env(), gnutls_session_key_update(Live(info), flags));
 }
 
 Napi::Value Session::Bye(const Napi::CallbackInfo& info) {

@@ -53,6 +53,9 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value Output(const Napi::CallbackInfo& info);
   Napi::Value Bye(const Napi::CallbackInfo& info);
+  Napi::Value Reauth(const Napi::CallbackInfo& info);
+  Napi::Value Rehandshake(const Napi::CallbackInfo& info);
+  Napi::Value KeyUpdate(const Napi::CallbackInfo& info);
   Napi::Value SendAlert(const Napi::CallbackInfo& info);
   Napi::Value SendAppropriateAlert(const Napi::CallbackInfo& info);
   Napi::Value LastAlert(const Napi::CallbackInfo& info);

@@ -1,0 +1,268 @@
+// Re-authentication, re-handshake and key update against real peers (gnutls-cli, gnutls-serv,
+// Node's tls) and between our own client and server.
+import * as nodeTls from 'tls';
+import * as gtls from '../lib';
+import { closeServer, fixture, fixturePath, gnutlsServ, listen, once, readAll, spawnPeer } from './helpers';
+
+const ca = fixture('ca.pem');
+const serverOpts = { key: fixture('server.key'), cert: fixture('server-chain.pem'), ca };
+const clientCert = { key: fixture('client.key'), cert: fixture('client.pem') };
+
+/** gnutls-cli against 127.0.0.1:port; stdin stays open until the caller ends it. */
+function gnutlsCli(port: number, version: '1.2' | '1.3', extra: string[]) {
+  return spawnPeer('gnutls-cli', [
+    '-p', String(port), '127.0.0.1', '--x509cafile', fixturePath('ca.pem'), '--sni-hostname', 'localhost',
+    '--priority', `NORMAL:-VERS-ALL:+VERS-TLS${version}`, ...extra,
+  ]);
+}
+
+describe('server reauth()', () => {
+  test('TLS 1.3: gnutls-cli --post-handshake-auth answers; data before it is pre-auth and in order', async () => {
+    const server = gtls.createServer(serverOpts);
+    const port = await listen(server);
+    const secured = once<gtls.TLSSocket>(server, 'secureConnection');
+    const cli = gnutlsCli(port, '1.3', ['--post-handshake-auth', '--x509certfile', fixturePath('client.pem'), '--x509keyfile', fixturePath('client.key')]);
+    const s = await secured;
+    expect(s.postHandshakeAuthEnabled).toBe(true);
+    expect(s.authorized).toBe(false);
+    const seen: Array<[string, boolean]> = [];
+    s.on('data', (d: Buffer) => seen.push([d.toString(), s.reauthPending]));
+    cli.proc.stdin!.write('before\n');
+    await new Promise((r) => setTimeout(r, 200));
+    const cert = await s.reauth({ require: true, timeout: 5000 });
+    expect(s.reauthPending).toBe(false);
+    expect('subject' in cert && cert.subject.CN).toBe('client.node-gnutls');
+    expect(s.authorized).toBe(true);
+    expect(seen).toEqual([['before\n', false]]);
+    s.write('after reauth\n');
+    await cli.waitFor(/Re-auth was performed/);
+    cli.proc.stdin!.end();
+    await cli.waitFor(/after reauth/);
+    s.destroy();
+    await closeServer(server);
+  });
+
+  test('TLS 1.3: a client without post-handshake auth gets ERR_TLS_PHA_UNSUPPORTED, connection stays up', async () => {
+    const server = gtls.createServer(serverOpts);
+    const port = await listen(server);
+    const secured = once<gtls.TLSSocket>(server, 'secureConnection');
+    const cli = gnutlsCli(port, '1.3', []);
+    const s = await secured;
+    await expect(s.reauth()).rejects.toMatchObject({ code: 'ERR_TLS_PHA_UNSUPPORTED' });
+    s.write('still here\n');
+    cli.proc.stdin!.end();
+    await cli.waitFor(/still here/);
+    s.destroy();
+    await closeServer(server);
+  });
+
+  test('TLS 1.3: gnutls-cli without a certificate: require rejects, request resolves with {}', async () => {
+    for (const require of [false, true]) {
+      const server = gtls.createServer(serverOpts);
+      const port = await listen(server);
+      const secured = once<gtls.TLSSocket>(server, 'secureConnection');
+      const cli = gnutlsCli(port, '1.3', ['--post-handshake-auth']);
+      const s = await secured;
+      if (require) {
+        const err = await s.reauth({ require: true, timeout: 5000 }).catch((e: gtls.TLSError) => e);
+        expect(err).toBeInstanceOf(gtls.TLSError);
+        expect((err as gtls.TLSError).code).toMatch(/^GNUTLS_E_(CERTIFICATE_REQUIRED|NO_CERTIFICATE_FOUND)$/);
+      } else {
+        await expect(s.reauth({ timeout: 5000 })).resolves.toEqual({});
+        expect(s.authorized).toBe(false);
+        s.destroy();
+      }
+      cli.proc.stdin!.end();
+      await cli.kill();
+      await closeServer(server);
+    }
+  });
+
+  test('TLS 1.2: reauth() re-handshakes with gnutls-cli and gets its certificate', async () => {
+    const server = gtls.createServer(serverOpts);
+    const port = await listen(server);
+    const secured = once<gtls.TLSSocket>(server, 'secureConnection');
+    const cli = gnutlsCli(port, '1.2', ['--x509certfile', fixturePath('client.pem'), '--x509keyfile', fixturePath('client.key')]);
+    const s = await secured;
+    expect(s.getProtocol()).toBe('TLSv1.2');
+    expect(s.safeRenegotiation).toBe(true);
+    const cert = await s.reauth({ require: true, timeout: 5000 });
+    expect('subject' in cert && cert.subject.CN).toBe('client.node-gnutls');
+    await cli.waitFor(/Rehandshake was performed/);
+    cli.proc.stdin!.end();
+    s.destroy();
+    await closeServer(server);
+  });
+});
+
+describe('our client answering servers', () => {
+  test('TLS 1.3: gnutls-serv **REAUTH**: auto-answer with the configured certificate', async () => {
+    const serv = await gnutlsServ([
+      '--echo', '--x509certfile', 'server-chain.pem', '--x509keyfile', 'server.key', '--x509cafile', 'ca.pem',
+      '--disable-client-cert', '--priority', 'NORMAL:-VERS-ALL:+VERS-TLS1.3',
+    ]);
+    const c = gtls.connect({ port: serv.port, host: '127.0.0.1', servername: 'localhost', ca, ...clientCert });
+    await once(c, 'secureConnect');
+    expect(c.postHandshakeAuthEnabled).toBe(true);
+    const answered = once(c, 'reauth');
+    c.write('**REAUTH**\n');
+    await answered;
+    await serv.waitFor(/Sending re-auth request/);
+    // gnutls-serv switched to REQUIRE for this request; it prints `reauth: <error>` on failure.
+    c.write('after\n');
+    let echoed = '';
+    c.on('data', (d: Buffer) => (echoed += d.toString()));
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => echoed.includes('after') && (clearInterval(t), resolve()), 20);
+    });
+    expect(serv.out() + serv.err()).not.toMatch(/reauth:/);
+    c.end();
+    await serv.kill();
+  });
+
+  test('TLS 1.3: reauthRequest event: decline() answers with no certificate', async () => {
+    const server = gtls.createServer(serverOpts);
+    const port = await listen(server);
+    const secured = once<gtls.TLSSocket>(server, 'secureConnection');
+    const c = gtls.connect({ port, servername: 'localhost', ca, ...clientCert });
+    c.on('reauthRequest', (req: gtls.ReauthRequest) => req.decline());
+    const s = await secured;
+    await expect(s.reauth({ timeout: 5000 })).resolves.toEqual({});
+    const s2p = once<gtls.TLSSocket>(server, 'secureConnection');
+    const c2 = gtls.connect({ port, servername: 'localhost', ca, ...clientCert });
+    c2.on('reauthRequest', (req: gtls.ReauthRequest) => setTimeout(() => req.accept(), 10));
+    const s2 = await s2p;
+    const cert = await s2.reauth({ require: true, timeout: 5000 });
+    expect('subject' in cert && cert.subject.CN).toBe('client.node-gnutls');
+    c.destroy();
+    c2.destroy();
+    await closeServer(server);
+  });
+
+  test('TLS 1.2: Node server renegotiate() against our client', async () => {
+    const server = nodeTls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' }, (s) => {
+      s.renegotiate({}, (err) => s.end(err ? `error ${err.message}` : 'renegotiated'));
+    });
+    const port = await listen(server);
+    const c = gtls.connect({ port, servername: 'localhost', ca });
+    const renegotiated = once(c, 'renegotiated');
+    expect((await readAll(c)).toString()).toBe('renegotiated');
+    await renegotiated;
+    await closeServer(server);
+  });
+
+  test('TLS 1.2: our client renegotiate() against Node server, and a refusal from our server', async () => {
+    const nodeServer = nodeTls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' }, () => {});
+    const port = await listen(nodeServer);
+    const c = gtls.connect({ port, servername: 'localhost', ca });
+    await once(c, 'secureConnect');
+    await new Promise<void>((resolve, reject) => c.renegotiate({}, (err) => (err ? reject(err) : resolve())));
+    c.destroy();
+    await closeServer(nodeServer);
+
+    const ours = gtls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' }, () => {}); // policy: refuse
+    const port2 = await listen(ours);
+    const c2 = gtls.connect({ port: port2, servername: 'localhost', ca });
+    await once(c2, 'secureConnect');
+    await expect(c2.rehandshake()).rejects.toMatchObject({ code: 'ERR_TLS_RENEGOTIATION_REFUSED', alert: 'no_renegotiation' });
+    c2.destroy();
+    await closeServer(ours);
+  });
+});
+
+describe('between our server and client', () => {
+  test('TLS 1.2: rehandshake() and reauth(); a client refuse() rejects with ERR_TLS_RENEGOTIATION_REFUSED', async () => {
+    const server = gtls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' });
+    const port = await listen(server);
+    const secured = once<gtls.TLSSocket>(server, 'secureConnection');
+    const c = gtls.connect({ port, servername: 'localhost', ca, ...clientCert });
+    const s = await secured;
+    await s.rehandshake({ timeout: 5000 });
+    const cert = await s.reauth({ require: true, timeout: 5000 });
+    expect('subject' in cert && cert.subject.CN).toBe('client.node-gnutls');
+    c.on('rehandshakeRequest', (req: gtls.RehandshakeRequest) => {
+      expect(req.safeRenegotiation).toBe(true);
+      req.refuse();
+    });
+    await expect(s.rehandshake({ timeout: 5000 })).rejects.toMatchObject({ code: 'ERR_TLS_RENEGOTIATION_REFUSED' });
+    s.write('connection survives');
+    const got = await once<Buffer>(c, 'data');
+    expect(got.toString()).toBe('connection survives');
+    c.destroy();
+    await closeServer(server);
+  });
+
+  test('TLS 1.3: keyUpdate() and rehandshake() (key update asking the peer); peer sees keyUpdate', async () => {
+    const server = gtls.createServer(serverOpts, (s) => s.pipe(s));
+    const port = await listen(server);
+    const c = gtls.connect({ port, servername: 'localhost', ca });
+    await once(c, 'secureConnect');
+    await c.keyUpdate({ requestPeer: true });
+    c.write('x');
+    await once(c, 'data');
+    await c.rehandshake();
+    c.write('y');
+    expect((await once<Buffer>(c, 'data')).toString()).toBe('y');
+    c.destroy();
+    await closeServer(server);
+  });
+
+  test('key update under TLS 1.2 is a typed error; reauth() on a client is a typed error', async () => {
+    const server = gtls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' }, () => {});
+    const port = await listen(server);
+    const c = gtls.connect({ port, servername: 'localhost', ca });
+    await once(c, 'secureConnect');
+    await expect(c.keyUpdate()).rejects.toMatchObject({ code: 'ERR_TLS_KEY_UPDATE_UNSUPPORTED' });
+    await expect(c.reauth()).rejects.toMatchObject({ code: 'ERR_TLS_INVALID_STATE' });
+    c.destroy();
+    await closeServer(server);
+  });
+
+  test('queued operations run in order; destroy() rejects pending ones', async () => {
+    const server = gtls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' });
+    const port = await listen(server);
+    const secured = once<gtls.TLSSocket>(server, 'secureConnection');
+    const c = gtls.connect({ port, servername: 'localhost', ca, ...clientCert });
+    const s = await secured;
+    const order: string[] = [];
+    await Promise.all([
+      s.rehandshake().then(() => order.push('first')),
+      s.reauth().then(() => order.push('second')),
+      s.rehandshake().then(() => order.push('third')),
+    ]);
+    expect(order).toEqual(['first', 'second', 'third']);
+    c.on('rehandshakeRequest', () => {}); // never answered
+    const pending = s.rehandshake();
+    const queued = s.reauth();
+    s.destroy();
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_SOCKET_CLOSED' });
+    await expect(queued).rejects.toMatchObject({ code: 'ERR_SOCKET_CLOSED' });
+    c.destroy();
+    await closeServer(server);
+  });
+
+  test('client-initiated renegotiation: accept policy, rate limit, disableRenegotiation()', async () => {
+    const server = gtls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2', renegotiation: 'accept' });
+    const port = await listen(server);
+    const secured = once<gtls.TLSSocket>(server, 'secureConnection');
+    const c = gtls.connect({ port, servername: 'localhost', ca });
+    const s = await secured;
+    await once(c, 'secureConnect');
+    const serverErr = once<gtls.TLSError>(s, 'error');
+    for (let i = 0; i < 3; i++) await c.rehandshake({ timeout: 5000 });
+    c.rehandshake().catch(() => {});
+    expect((await serverErr).code).toBe('ERR_TLS_SESSION_ATTACK');
+    c.destroy();
+
+    const secured2 = once<gtls.TLSSocket>(server, 'secureConnection');
+    const c2 = gtls.connect({ port, servername: 'localhost', ca });
+    const s2 = await secured2;
+    await once(c2, 'secureConnect');
+    s2.disableRenegotiation();
+    const err2 = once<gtls.TLSError>(s2, 'error');
+    c2.rehandshake().catch(() => {});
+    expect((await err2).code).toBe('ERR_TLS_RENEGOTIATION_DISABLED');
+    c2.destroy();
+    await closeServer(server);
+  });
+});
