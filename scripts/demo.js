@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The demo: makes a CA, a server and a client certificate with certtool, starts a node-gnutls
-// server that requires client certificates, connects a node-gnutls client with mutual TLS over
-// TLS 1.3 and TLS 1.2, and prints what was negotiated and who is who. Exits 0 on success.
+// server and connects a node-gnutls client over TLS 1.3 (anonymous, then upgraded with
+// post-handshake auth) and TLS 1.2 (mutual TLS, then a server-initiated re-handshake), printing
+// what was negotiated and who is who. Exits 0 on success.
 'use strict';
 const { execFileSync } = require('child_process');
 const fs = require('fs');
@@ -31,14 +32,32 @@ const log = (who, msg) => console.log(`${String(Date.now() - t0).padStart(5)} ms
 
 function session(pki, version) {
   return new Promise((resolve, reject) => {
+    // TLS 1.3: the client starts anonymous and the server upgrades it with post-handshake auth.
+    // TLS 1.2: mutual TLS from the start, then a server-initiated re-handshake.
+    const tls13 = version === 'TLSv1.3';
     const server = tls.createServer({
       key: pki.serverKey, cert: pki.serverCert, ca: pki.ca,
-      requestCert: true, rejectUnauthorized: true, maxVersion: version, ALPNProtocols: ['demo/1'],
-    }, (socket) => {
+      requestCert: !tls13, rejectUnauthorized: true, maxVersion: version, ALPNProtocols: ['demo/1'],
+    }, async (socket) => {
       const peer = socket.getPeerCertificate();
-      log('server', `secure: ${socket.getProtocol()} ${socket.getCipher().name}, client "${peer.subject.CN}" authorized=${socket.authorized}`);
+      const who = peer.subject ? `client "${peer.subject.CN}"` : 'anonymous client';
+      log('server', `secure: ${socket.getProtocol()} ${socket.getCipher().name}, ${who} authorized=${socket.authorized}`);
       socket.on('data', (d) => socket.write(`echo: ${d}`));
       socket.on('end', () => socket.end());
+      try {
+        if (tls13) {
+          log('server', 'reauth(): asking for a client certificate after the handshake');
+          const cert = await socket.reauth({ require: true, timeout: 5000 });
+          log('server', `reauth done: client "${cert.subject.CN}" authorized=${socket.authorized}`);
+        } else {
+          log('server', `rehandshake(): safe renegotiation=${socket.safeRenegotiation}`);
+          await socket.rehandshake({ timeout: 5000 });
+          log('server', 'rehandshake done');
+        }
+        socket.write('ready');
+      } catch (err) {
+        reject(err);
+      }
     });
     server.on('tlsClientError', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -53,9 +72,19 @@ function session(pki, version) {
         log('client', `server "${peer.subject.CN}" issued by "${peer.issuer.CN}", authorized=${client.authorized}`);
         const kx = client.getEphemeralKeyInfo();
         if (kx && kx.name) log('client', `key exchange ${kx.type} ${kx.name}`);
-        client.end(`hello over ${version}`);
       });
-      client.on('data', (d) => log('client', `received "${d}"`));
+      client.on('reauthRequest', (req) => {
+        log('client', 'server asked for a certificate (TLS 1.3 post-handshake auth): accepting');
+        req.accept();
+      });
+      client.on('rehandshakeRequest', (req) => {
+        log('client', `server asked to re-handshake (safe renegotiation=${req.safeRenegotiation}): accepting`);
+        req.accept();
+      });
+      client.on('data', (d) => {
+        log('client', `received "${d}"`);
+        if (String(d) === 'ready') client.end(`hello over ${version}`);
+      });
       client.on('error', reject);
       client.on('close', () => server.close(() => resolve()));
     });
