@@ -40,8 +40,10 @@ export class TLSError extends Error {
 
 binding.setErrorClass(TLSError);
 
+/** The TLS name of an alert ('certificate_required', 'bad_certificate', 'unknown_ca', ...). */
 export function alertName(alert: number): string {
-  return binding.alertName(alert) ?? `alert_${alert}`;
+  const name = binding.alertName(alert); // GnuTLS spells it GNUTLS_A_CERTIFICATE_REQUIRED
+  return name ? name.replace(/^GNUTLS_A_/, '').toLowerCase() : `alert_${alert}`;
 }
 
 /** A TLSError for a GnuTLS failure code, naming the alert when one was received. */

@@ -207,6 +207,19 @@ describe('between our server and client', () => {
     await closeServer(server);
   });
 
+  test('TLS 1.3: a client certificate rejected after the handshake surfaces as an error with the alert', async () => {
+    const server = gtls.createServer({ ...serverOpts, requestCert: true });
+    const port = await listen(server);
+    const serverErr = once<gtls.TLSError>(server, 'tlsClientError');
+    const c = gtls.connect({ port, servername: 'localhost', ca });
+    await once(c, 'secureConnect'); // TLS 1.3: the client is done before the server decided
+    const err = await once<gtls.TLSError>(c, 'error'); // no read or write needed
+    expect(err.code).toBe('GNUTLS_E_FATAL_ALERT_RECEIVED');
+    expect(err.alert).toBe('certificate_required');
+    expect((await serverErr).code).toBe('GNUTLS_E_CERTIFICATE_REQUIRED');
+    await closeServer(server);
+  });
+
   test('key update under TLS 1.2 is a typed error; reauth() on a client is a typed error', async () => {
     const server = gtls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' }, () => {});
     const port = await listen(server);
