@@ -36,8 +36,14 @@ export function connect(...args: unknown[]): TLSSocket {
   let socket = options.socket;
   if (!socket) {
     const netOpts = options.path
-      ? { path: options.path }
-      : { port: options.port as number, host, localAddress: options.localAddress, family: options.family };
+      ? { path: options.path, allowHalfOpen: options.allowHalfOpen }
+      : {
+          port: options.port as number,
+          host,
+          localAddress: options.localAddress,
+          family: options.family,
+          allowHalfOpen: options.allowHalfOpen,
+        };
     socket = net.connect(netOpts as net.NetConnectOpts);
   }
   const tls = new TLSSocket(socket, { ...options, isServer: false, host });

@@ -416,7 +416,7 @@ export class TLSSocket extends Duplex {
       if (r === E.AGAIN) break;
       if (r === 0) {
         this._closeNotifyReceived = true;
-        this.push(null);
+        this._pushEnd();
         break;
       }
       if (r === E.WARNING_ALERT_RECEIVED) {
@@ -460,6 +460,12 @@ export class TLSSocket extends Duplex {
     this._drainKeylog();
   }
 
+  /** EOF; read(0) lets 'end' fire even when nobody reads the socket (as net.Socket does). */
+  private _pushEnd(): void {
+    this.push(null);
+    this.read(0);
+  }
+
   private _pauseReading(): void {
     this._readPaused = true;
     (this.socket as Duplex).pause();
@@ -476,7 +482,10 @@ export class TLSSocket extends Duplex {
   private _flush(): void {
     const out = this._session.output();
     // After the peer's FIN a net.Socket (allowHalfOpen false) has ended its writable side too.
-    if (out && this.socket.writable) this.socket.write(out);
+    if (out && this.socket.writable) {
+      this.socket.write(out);
+      if (this._idleMs > 0) this._idleSeen = Date.now();
+    }
   }
 
   private _emitSession(): void {
@@ -910,7 +919,7 @@ export class TLSSocket extends Duplex {
     }
     if (!this._closeNotifyReceived) {
       this._closeNotifyReceived = true;
-      this.push(null);
+      this._pushEnd();
     }
   }
 
@@ -938,6 +947,9 @@ export class TLSSocket extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    if (this._idleTimer) clearTimeout(this._idleTimer);
+    this._idleTimer = null;
+    this.socket.removeListener('data', this._onActivity);
     if (this._handshakeTimer) clearTimeout(this._handshakeTimer);
     this._handshakeTimer = null;
     this._state = 'closed';
@@ -1082,13 +1094,49 @@ export class TLSSocket extends Duplex {
     return this;
   }
   setTimeout(ms: number, cb?: () => void): this {
-    if (this._net.setTimeout) this._net.setTimeout.call(this.socket, ms);
+    if (this._net.setTimeout) {
+      this._net.setTimeout.call(this.socket, ms);
+    } else {
+      this._idleTimeout(ms); // a transport without timers of its own
+    }
     if (cb) {
       if (ms === 0) this.removeListener('timeout', cb);
       else this.once('timeout', cb);
     }
     return this;
   }
+  private _idleMs = 0;
+  private _idleTimer: NodeJS.Timeout | null = null;
+  private _idleSeen = 0;
+  private readonly _onActivity = (): void => {
+    this._idleSeen = Date.now();
+  };
+
+  /** Idle timer over the transport's traffic both ways, re-armed until it really was idle for `ms`. */
+  private _idleTimeout(ms: number): void {
+    if (this._idleTimer) clearTimeout(this._idleTimer);
+    this._idleTimer = null;
+    this.socket.removeListener('data', this._onActivity);
+    this._idleMs = ms;
+    if (ms <= 0 || this.destroyed) return;
+    this._idleSeen = Date.now();
+    this.socket.on('data', this._onActivity);
+    const arm = (delay: number): void => {
+      this._idleTimer = setTimeout(() => {
+        const idle = Date.now() - this._idleSeen;
+        if (idle + 1 < this._idleMs) {
+          arm(this._idleMs - idle);
+          return;
+        }
+        this._idleSeen = Date.now();
+        this.emit('timeout');
+        arm(this._idleMs);
+      }, delay);
+      this._idleTimer.unref?.();
+    };
+    arm(ms);
+  }
+
   ref(): this {
     this._net.ref?.call(this.socket);
     return this;
