@@ -58,6 +58,7 @@ export const ALERT = {
   CERTIFICATE_REQUIRED: 116,
 } as const;
 
+export const ALPN_MANDATORY = 1;
 export const ALPN_SERVER_PRECEDENCE = 1 << 1;
 
 /** gnutls_session_get_flags() bits. */

@@ -3,7 +3,7 @@
 import { Duplex } from 'stream';
 import * as net from 'net';
 import { binding, NativeSession, NativeInfo } from './native';
-import { ALERT, ALERT_LEVEL, ALPN_SERVER_PRECEDENCE, E, EV, INIT, SFLAGS } from './constants';
+import { ALERT, ALERT_LEVEL, ALPN_MANDATORY, ALPN_SERVER_PRECEDENCE, E, EV, INIT, SFLAGS } from './constants';
 import { TLSError, gnutlsError, nodeError } from './errors';
 import { SecureContext, SecureContextOptions, createSecureContext } from './secure-context';
 import { opensslName } from './ciphers';
@@ -223,7 +223,9 @@ export class TLSSocket extends Duplex {
   private _configure(s: NativeSession, ctx: SecureContext, holdHello: boolean): void {
     const o = this._options;
     const alpn = alpnList(o.ALPNProtocols);
-    if (alpn.length > 0) s.setAlpn(alpn, this._isServer ? ALPN_SERVER_PRECEDENCE : 0);
+    // A server refuses a client whose ALPN list shares nothing with its own (no_application_protocol),
+    // as Node does; a client that offers no ALPN at all is served.
+    if (alpn.length > 0) s.setAlpn(alpn, this._isServer ? ALPN_SERVER_PRECEDENCE | ALPN_MANDATORY : 0);
     if (this._isServer) {
       ctx.context.enableTickets();
       s.enableTickets(ctx.context);
