@@ -205,6 +205,21 @@ describe.each(VERSIONS)('%s', (version) => {
     await closeServer(server);
   });
 
+  test('keylog lines (NSS format) are the ones Node logs for the same connection', async () => {
+    const server = nodeTls.createServer({ ...serverOpts, maxVersion: version }, (sock) => sock.end());
+    const theirs: string[] = [];
+    server.on('keylog', (line: Buffer) => theirs.push(line.toString()));
+    const port = await listen(server);
+    const ours: string[] = [];
+    const c = gtls.connect({ port, servername: 'localhost', ca });
+    c.on('keylog', (line: Buffer) => ours.push(line.toString()));
+    await readAll(c);
+    await closeServer(server);
+    expect(ours.length).toBeGreaterThan(0);
+    for (const line of ours) expect(line).toMatch(/^[A-Z_0-9]+ [0-9a-f]{64} [0-9a-f]+\n$/);
+    expect([...ours].sort()).toEqual([...theirs].sort());
+  });
+
   test('exportKeyingMaterial and Finished messages agree with Node', async () => {
     const server = nodeTls.createServer({ ...serverOpts, maxVersion: version }, () => {});
     const port = await listen(server);
