@@ -10,9 +10,10 @@ export {
   DEFAULT_MIN_VERSION,
   DEFAULT_MAX_VERSION,
 } from './secure-context';
-export { TLSSocket, TLSSocketOptions, CipherNameAndProtocol, EphemeralKeyInfo, SNICallback } from './tls-socket';
+export { TLSSocket, TLSSocketOptions, VerifyClientMode, CipherNameAndProtocol, EphemeralKeyInfo, SNICallback } from './tls-socket';
 export { Server, TlsOptions, createServer, DEFAULT_HANDSHAKE_TIMEOUT } from './server';
 export { connect, ConnectionOptions } from './connect';
+export { TLSSocketEvents, ServerEvents } from './events';
 export {
   ReauthRequest,
   RehandshakeRequest,

@@ -36,7 +36,7 @@ export interface NativeSession {
   setAlpn(protocols: string[], flags: number): void;
   setSessionData(data: Buffer): number;
   setCertRequest(mode: 0 | 1 | 2): void;
-  setVerifyCert(on: boolean, hostname?: string): void;
+  setVerifyCert(mode: 0 | 1 | 2, hostname?: string): void;
   enableKeylog(on: boolean): void;
   enableTickets(ctx: NativeContext): void;
   holdClientHello(on: boolean): void;

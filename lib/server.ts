@@ -2,6 +2,8 @@
 import * as net from 'net';
 import { SecureContext, SecureContextOptions, createSecureContext } from './secure-context';
 import { SNICallback, TLSSocket, TLSSocketOptions } from './tls-socket';
+import type { ServerEvents } from './events';
+import { TLSError } from './errors';
 
 export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   requestCert?: boolean;
@@ -15,6 +17,8 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   renegotiation?: TLSSocketOptions['renegotiation'];
   allowIdentityChange?: boolean;
   allowUnsafeRenegotiation?: boolean;
+  verifyClient?: TLSSocketOptions['verifyClient'];
+  verifyClientOnce?: boolean;
 }
 
 export const DEFAULT_HANDSHAKE_TIMEOUT = 120000;
@@ -24,6 +28,20 @@ function hostnameRegExp(hostname: string): RegExp {
   return new RegExp(`^${escaped}$`, 'i');
 }
 
+// Typed events: see lib/events.ts.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface Server {
+  on<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
+  once<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
+  off<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
+  addListener<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
+  removeListener<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
+  prependListener<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
+  prependOnceListener<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
+  emit<K extends keyof ServerEvents>(event: K, ...args: Parameters<ServerEvents[K]>): boolean;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Server extends net.Server {
   private _tlsOptions: TlsOptions;
   private _context: SecureContext;
@@ -62,10 +80,13 @@ export class Server extends net.Server {
         renegotiation: o.renegotiation,
         allowIdentityChange: o.allowIdentityChange,
         allowUnsafeRenegotiation: o.allowUnsafeRenegotiation,
+        verifyClient: o.verifyClient,
+        verifyClientOnce: o.verifyClientOnce,
       });
     } catch (err) {
       raw.destroy();
-      this.emit('tlsClientError', err, raw);
+      const e = err instanceof TLSError ? err : new TLSError(String((err as Error)?.message ?? err), { code: 'ERR_TLS_SETUP', cause: err });
+      this.emit('tlsClientError', e, raw);
       return;
     }
     void sock;

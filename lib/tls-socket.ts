@@ -16,6 +16,7 @@ import {
   verifyFailure,
 } from './verify';
 import type { Server } from './server';
+import type { TLSSocketEvents } from './events';
 import {
   KeyUpdateOptions,
   ReauthOptions,
@@ -53,7 +54,17 @@ export interface TLSSocketOptions extends SecureContextOptions {
   allowIdentityChange?: boolean;
   /** Server: let rehandshake()/reauth() run under TLS 1.2 without safe renegotiation (RFC 5746). */
   allowUnsafeRenegotiation?: boolean;
+  /**
+   * Server: how to treat client certificates, overriding requestCert/rejectUnauthorized.
+   * 'none': not asked for; 'request': asked for, any outcome accepted (see authorized);
+   * 'require': must be sent and trusted; 'verify-if-sent': optional, but must be trusted if sent.
+   */
+  verifyClient?: VerifyClientMode;
+  /** Server: do not ask for the client certificate again in a re-handshake (SSL_VERIFY_CLIENT_ONCE). */
+  verifyClientOnce?: boolean;
 }
+
+export type VerifyClientMode = 'none' | 'request' | 'require' | 'verify-if-sent';
 
 /** A re-authentication or re-handshake in flight. */
 interface Operation {
@@ -125,6 +136,20 @@ function alpnList(p: TLSSocketOptions['ALPNProtocols']): string[] {
   return (p as Array<string | Buffer | Uint8Array>).map((x) => (typeof x === 'string' ? x : Buffer.from(x).toString('latin1')));
 }
 
+// Typed events: see lib/events.ts.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface TLSSocket {
+  on<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
+  once<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
+  off<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
+  addListener<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
+  removeListener<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
+  prependListener<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
+  prependOnceListener<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
+  emit<K extends keyof TLSSocketEvents>(event: K, ...args: Parameters<TLSSocketEvents[K]>): boolean;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class TLSSocket extends Duplex {
   readonly encrypted = true;
   authorized = false;
@@ -229,11 +254,10 @@ export class TLSSocket extends Duplex {
     if (this._isServer) {
       ctx.context.enableTickets();
       s.enableTickets(ctx.context);
-      if (o.requestCert) {
-        const reject = o.rejectUnauthorized !== false;
-        s.setCertRequest(reject ? 2 : 1);
-        if (reject) s.setVerifyCert(true);
-      }
+      const mode = this._verifyClientMode();
+      if (mode !== 'none') s.setCertRequest(mode === 'require' ? 2 : 1);
+      if (mode === 'require') s.setVerifyCert(1);
+      else if (mode === 'verify-if-sent') s.setVerifyCert(2);
       if (o.SNICallback && holdHello) {
         s.holdClientHello(true);
         this._helloBytes = [];
@@ -380,10 +404,18 @@ export class TLSSocket extends Duplex {
     this._releaseWrites();
   }
 
+  /** Server: the client-certificate mode from verifyClient, or from requestCert/rejectUnauthorized as Node does. */
+  private _verifyClientMode(): VerifyClientMode {
+    const o = this._options;
+    if (o.verifyClient) return o.verifyClient;
+    if (!o.requestCert) return 'none';
+    return o.rejectUnauthorized !== false ? 'require' : 'request';
+  }
+
   /** Sets authorized/authorizationError; rejects (false) when policy says so. */
   private _verify(): boolean {
     const o = this._options;
-    if (this._isServer && !o.requestCert) return true;
+    if (this._isServer && this._verifyClientMode() === 'none') return true;
     const chain = this._session.peerCertificates();
     const failure = verifyFailure(this._session.verifyPeer(), chain);
     let err: Error | null = null;
@@ -400,6 +432,10 @@ export class TLSSocket extends Duplex {
     }
     const code = (err as { code?: string }).code;
     this.authorizationError = code ?? err.message;
+    if (this._isServer) {
+      // GnuTLS already enforced 'require' and 'verify-if-sent' inside the handshake.
+      return true;
+    }
     if (o.rejectUnauthorized === false) return true;
     this._session.sendAlert(ALERT_LEVEL.FATAL, alertFor(code ?? ''));
     this._flush();
@@ -701,6 +737,7 @@ export class TLSSocket extends Duplex {
       }
       const op: Operation = { kind: 'rehandshake', phase: 'handshake', resolve: resolve as (v: unknown) => void, reject };
       if (this._isServer) {
+        if (this._options.verifyClientOnce) s.setCertRequest(0);
         const code = s.rehandshake();
         this._flush();
         if (code < 0) {
@@ -941,7 +978,8 @@ export class TLSSocket extends Duplex {
     this._errorEmitted = true;
     const wasSecure = this._state === 'secure';
     if (this._isServer && !wasSecure && this._server) {
-      this._server.emit('tlsClientError', err, this);
+      const tlsErr = err instanceof TLSError ? err : new TLSError(err.message, { code: (err as { code?: string }).code ?? 'ERR_TLS_TRANSPORT', cause: err });
+      this._server.emit('tlsClientError', tlsErr, this);
       this.destroy();
       return;
     }

@@ -250,10 +250,23 @@ Napi::Value Session::SetCertRequest(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// setVerifyCert(on, hostname?): GnuTLS verifies the peer during the handshake and fails it.
+// During the handshake: a peer that sent certificates must be trusted; one that sent none passes.
+static int VerifyIfSent(gnutls_session_t s) {
+  unsigned n = 0;
+  if (!gnutls_certificate_get_peers(s, &n) || n == 0) return 0;
+  unsigned status = 0;
+  int ret = gnutls_certificate_verify_peers2(s, &status);
+  return (ret < 0 || status != 0) ? GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR : 0;
+}
+
+// setVerifyCert(mode, hostname?): 0 off; 1 GnuTLS verifies the peer during the handshake and
+// fails it (a missing certificate fails too); 2 the same, but only when certificates were sent.
 Napi::Value Session::SetVerifyCert(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
-  if (info[0].ToBoolean()) {
+  unsigned mode = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : (info[0].ToBoolean() ? 1 : 0);
+  if (mode == 2) {
+    gnutls_session_set_verify_function(s, VerifyIfSent);
+  } else if (mode == 1) {
     std::string host;
     bool has_host = info.Length() > 1 && info[1].IsString();
     if (has_host) host = info[1].As<Napi::String>();

@@ -1,0 +1,67 @@
+// Client-certificate modes on our server (verifyClient, and Node's requestCert/rejectUnauthorized),
+// with Node's tls as the client: no certificate, a trusted one, an untrusted one.
+import * as nodeTls from 'tls';
+import * as gtls from '../lib';
+import { VERSIONS, closeServer, fixture, listen } from './helpers';
+
+const ca = fixture('ca.pem');
+const clients: Record<string, object> = {
+  none: {},
+  trusted: { key: fixture('client.key'), cert: fixture('client.pem') },
+  untrusted: { key: fixture('other-leaf.key'), cert: fixture('other-leaf.pem') },
+};
+
+/** What the server saw ('authorized:authorizationError:CN'), or 'rejected' when the handshake failed. */
+async function outcome(serverOpts: gtls.TlsOptions, client: object): Promise<string> {
+  const server = gtls.createServer({ key: fixture('server.key'), cert: fixture('server-chain.pem'), ca, ...serverOpts }, (s) =>
+    s.end(`${s.authorized}:${s.authorizationError}:${s.getPeerCertificate().subject?.CN}`),
+  );
+  let rejected = false;
+  server.on('tlsClientError', () => (rejected = true));
+  const port = await listen(server);
+  const result = await new Promise<string>((resolve) => {
+    const c = nodeTls.connect({ port, servername: 'localhost', ca, ...client });
+    let data = '';
+    c.on('data', (d) => (data += d));
+    c.on('error', () => resolve('rejected'));
+    c.on('end', () => resolve(data));
+  });
+  await closeServer(server);
+  if (result === 'rejected') expect(rejected).toBe(true);
+  return result;
+}
+
+const expected: Record<string, Record<string, string>> = {
+  none: { none: 'false:null:undefined', trusted: 'false:null:undefined', untrusted: 'false:null:undefined' },
+  request: {
+    none: 'false:UNABLE_TO_GET_ISSUER_CERT:undefined',
+    trusted: 'true:null:client.node-gnutls',
+    untrusted: 'false:UNABLE_TO_VERIFY_LEAF_SIGNATURE:localhost',
+  },
+  require: { none: 'rejected', trusted: 'true:null:client.node-gnutls', untrusted: 'rejected' },
+  'verify-if-sent': {
+    none: 'false:UNABLE_TO_GET_ISSUER_CERT:undefined',
+    trusted: 'true:null:client.node-gnutls',
+    untrusted: 'rejected',
+  },
+};
+
+describe.each(VERSIONS)('%s', (version) => {
+  for (const mode of Object.keys(expected) as gtls.VerifyClientMode[]) {
+    test(`verifyClient '${mode}'`, async () => {
+      for (const [name, client] of Object.entries(clients)) {
+        expect(`${name} → ${await outcome({ verifyClient: mode, maxVersion: version }, client)}`).toBe(
+          `${name} → ${expected[mode][name]}`,
+        );
+      }
+    });
+  }
+
+  test("Node's requestCert/rejectUnauthorized map onto 'require' and 'request'", async () => {
+    expect(await outcome({ requestCert: true, maxVersion: version }, clients.untrusted)).toBe('rejected');
+    expect(await outcome({ requestCert: true, rejectUnauthorized: false, maxVersion: version }, clients.untrusted)).toBe(
+      expected.request.untrusted,
+    );
+    expect(await outcome({ maxVersion: version }, clients.trusted)).toBe(expected.none.trusted);
+  });
+});
