@@ -391,17 +391,19 @@ export class TLSSocket extends Duplex {
     this._info = s.info();
     this.alpnProtocol = this._info.alpn ?? false;
     if (this._isServer) this.servername = this._info.serverName ?? false;
+    // Every emit below may run a listener that destroys this socket: check before going on.
     this._drainKeylog();
-
-    if (!this._verify()) return;
+    if (this._gone || !this._verify()) return;
     this.emit('secure');
+    if (this._gone) return;
     if (this._isServer) {
       this._server?.emit('secureConnection', this);
     } else {
       this.emit('secureConnect');
-      if (this._info.flags & 128 /* SESSION_TICKET */ || this._info.protocol !== 'TLS1.3') this._emitSession();
+      if (this._gone) return;
+      if (this._info.flags & SFLAGS.SESSION_TICKET || this._info.protocol !== 'TLS1.3') this._emitSession();
     }
-    this._releaseWrites();
+    if (!this._gone) this._releaseWrites();
   }
 
   /** Server: the client-certificate mode from verifyClient, or from requestCert/rejectUnauthorized as Node does. */
@@ -449,7 +451,7 @@ export class TLSSocket extends Duplex {
       const r = s.recv(this._readChunk);
       if (typeof r !== 'number') {
         if (!this.push(r)) this._pauseReading();
-        continue;
+        continue; // the loop condition notices a destroy() from a 'data' listener
       }
       if (r === E.AGAIN) break;
       if (r === 0) {
@@ -484,6 +486,10 @@ export class TLSSocket extends Duplex {
         }
         continue;
       }
+      if (r !== E.FATAL_ALERT_RECEIVED) {
+        s.sendAppropriateAlert(r); // e.g. bad_record_mac for a record that fails to decrypt
+        this._flush();
+      }
       this._fail(gnutlsError(r, s.lastAlert()));
       return;
     }
@@ -494,7 +500,7 @@ export class TLSSocket extends Duplex {
     if (this._state === 'closed') return;
     const ev = this._session.takeEvents();
     if (ev & EV.TICKET_RECEIVED && !this._isServer) this._emitSession();
-    if (ev & EV.KEY_UPDATE_RECEIVED) this.emit('keyUpdate');
+    if (ev & EV.KEY_UPDATE_RECEIVED && !this._gone) this.emit('keyUpdate');
     this._drainKeylog();
   }
 
@@ -526,15 +532,23 @@ export class TLSSocket extends Duplex {
     }
   }
 
+  /** Destroyed meanwhile (read fresh: listeners run between checks). */
+  private get _gone(): boolean {
+    return this._state === 'closed';
+  }
+
   private _emitSession(): void {
+    if (this._state === 'closed') return;
     const data = this._session.sessionData();
     if (data && this.listenerCount('session') > 0) this.emit('session', data);
   }
 
   private _drainKeylog(): void {
+    if (this._state === 'closed') return;
     const lines = this._session.takeKeylog();
     if (!lines) return;
     for (const line of lines) {
+      if (this._gone) return;
       this.emit('keylog', line);
       this._server?.emit('keylog', line, this);
     }
@@ -555,7 +569,7 @@ export class TLSSocket extends Duplex {
 
   /** Server: the client advertised TLS 1.3 post-handshake auth. Client: we advertised it. */
   get postHandshakeAuthEnabled(): boolean {
-    if (!this._info) return false;
+    if (!this._info || this._state === 'closed') return false;
     if (!this._isServer) return this._options.postHandshakeAuth ?? this._ctx.hasCertificate;
     return (this._session.info().flags & SFLAGS.POST_HANDSHAKE_AUTH) !== 0;
   }
