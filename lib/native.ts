@@ -41,8 +41,10 @@ export interface NativeSession {
   enableTickets(ctx: NativeContext): void;
   holdClientHello(on: boolean): void;
   feed(ciphertext: Buffer): number;
+  nextRecordType(): number;
   handshake(): number;
-  recv(maxBytes: number, pendingOnly?: boolean): Buffer | number;
+  /** mode 0: all records; 1: only already-decrypted buffered data; 2: application records up to the next other record. */
+  recv(maxBytes: number, mode?: 0 | 1 | 2): Buffer | number;
   send(data: Buffer | Buffer[]): number;
   output(): Buffer | undefined;
   bye(): number;

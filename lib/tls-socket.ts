@@ -105,6 +105,7 @@ const GROUPS: Record<string, { name: string; size: number; type: string }> = {
   FFDHE4096: { name: 'ffdhe4096', size: 4096, type: 'DH' },
 };
 const SLICE = 1 << 20; // plaintext encrypted per native call for large writes
+const RECORD_APPLICATION_DATA = 23;
 /** Node's limits for client-initiated renegotiation: at most RENEG_LIMIT per RENEG_WINDOW_S seconds. */
 const RENEG_LIMIT = 3;
 const RENEG_WINDOW_S = 600;
@@ -578,7 +579,7 @@ export class TLSSocket extends Duplex {
     const s = this._session;
     for (let spins = 0; spins < 1024 && this._op && this._op.phase !== 'hello'; spins++) {
       const op = this._op;
-      const code = op.phase === 'reauth' ? s.reauth() : s.handshake();
+      const code = op.phase === 'reauth' ? s.reauth() : this._renegotiationStep();
       this._flush();
       if (code === E.SUCCESS) {
         this._opSucceeded(op);
@@ -607,10 +608,30 @@ export class TLSSocket extends Duplex {
     }
   }
 
+  /**
+   * One gnutls_handshake() of a TLS 1.2 re-handshake. GnuTLS restarts a re-handshake from its
+   * first message when gnutls_handshake() meets an application-data record
+   * (GNUTLS_E_GOT_APPLICATION_DATA resets its state), so application records that come before the
+   * next handshake record are read and delivered first; TLS 1.2 record types are visible.
+   */
+  private _renegotiationStep(): number {
+    const s = this._session;
+    while (s.nextRecordType() === RECORD_APPLICATION_DATA) {
+      const r = s.recv(this._readChunk, 2);
+      if (typeof r !== 'number') {
+        this.push(r);
+        continue;
+      }
+      if (r === E.AGAIN) return E.AGAIN; // the rest of that record has not arrived yet
+      return r === 0 ? E.PREMATURE_TERMINATION : r;
+    }
+    return s.handshake();
+  }
+
   /** Application data GnuTLS decrypted during a handshake/re-auth (GNUTLS_E_GOT_APPLICATION_DATA). */
   private _readBuffered(): void {
     for (;;) {
-      const r = this._session.recv(this._readChunk, true);
+      const r = this._session.recv(this._readChunk, 1);
       if (typeof r === 'number') return;
       this.push(r);
     }

@@ -12,6 +12,7 @@ namespace {
 
 constexpr int kNoCode = 1;  // pending_code_ when nothing is pending (GnuTLS codes are <= 0)
 constexpr size_t kRecvChunk = 64 * 1024;
+constexpr uint8_t kApplicationData = 23;  // TLS record content type
 
 const char kHex[] = "0123456789abcdef";
 void AppendHex(std::string& s, const unsigned char* p, size_t n) {
@@ -38,6 +39,7 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("enableTickets", &Session::EnableTickets),
                                       InstanceMethod("holdClientHello", &Session::HoldClientHello),
                                       InstanceMethod("feed", &Session::Feed),
+                                      InstanceMethod("nextRecordType", &Session::NextRecordType),
                                       InstanceMethod("handshake", &Session::Handshake),
                                       InstanceMethod("recv", &Session::Recv),
                                       InstanceMethod("send", &Session::Send),
@@ -115,8 +117,28 @@ ssize_t Session::Pull(gnutls_transport_ptr_t ptr, void* data, size_t len) {
   }
   size_t n = std::min(avail, len);
   memcpy(data, self->in_.data() + self->in_off_, n);
+  self->Track(self->in_.data() + self->in_off_, n);
   self->in_off_ += n;
   return static_cast<ssize_t>(n);
+}
+
+// Follows TLS record framing (5-byte header: type, version, length) over the pulled bytes.
+void Session::Track(const uint8_t* p, size_t n) {
+  while (n > 0) {
+    if (body_left_ > 0) {
+      size_t k = std::min(n, body_left_);
+      body_left_ -= k;
+      p += k;
+      n -= k;
+      continue;
+    }
+    hdr_[hdr_seen_++] = *p++;
+    n--;
+    if (hdr_seen_ == 5) {
+      body_left_ = (size_t{hdr_[3]} << 8) | hdr_[4];
+      hdr_seen_ = 0;
+    }
+  }
 }
 
 int Session::PullTimeout(gnutls_transport_ptr_t ptr, unsigned int) {
@@ -316,6 +338,16 @@ Napi::Value Session::Feed(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(in_.size() - in_off_));
 }
 
+// nextRecordType(): the content type of the next record GnuTLS will read (20 CCS, 21 alert,
+// 22 handshake, 23 application data), or -1 when GnuTLS is inside a record or nothing is fed.
+// Only meaningful before TLS 1.3 hides the types.
+Napi::Value Session::NextRecordType(const Napi::CallbackInfo& info) {
+  Live(info);
+  bool boundary = hdr_seen_ == 0 && body_left_ == 0;
+  int type = boundary && in_off_ < in_.size() ? in_[in_off_] : -1;
+  return Napi::Number::New(info.Env(), type);
+}
+
 Napi::Value Session::Handshake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), gnutls_handshake(Live(info)));
 }
@@ -333,12 +365,17 @@ Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
     return Napi::Number::New(env, code);
   }
   size_t max = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : (1u << 20);
-  // pendingOnly: take only application data GnuTLS already decrypted and buffered (after
-  // GNUTLS_E_GOT_APPLICATION_DATA in a handshake or re-auth), without reading further records.
-  bool pending_only = info.Length() > 1 && info[1].ToBoolean();
+  // mode 1: take only application data GnuTLS already decrypted and buffered (after
+  // GNUTLS_E_GOT_APPLICATION_DATA in a handshake or re-auth), reading no further records.
+  // mode 2: read application-data records up to the next record of another type (TLS <= 1.2,
+  // during a re-handshake, so that gnutls_handshake() never meets application data).
+  unsigned mode = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
   size_t got = 0;
   for (;;) {
-    if (pending_only && gnutls_record_check_pending(s) == 0) break;
+    if (mode == 1 && gnutls_record_check_pending(s) == 0) break;
+    if (mode == 2 && hdr_seen_ == 0 && body_left_ == 0 && gnutls_record_check_pending(s) == 0 &&
+        (in_off_ >= in_.size() || in_[in_off_] != kApplicationData))
+      break;
     if (plain_.size() < got + kRecvChunk) plain_.resize(got + kRecvChunk);
     size_t consumed_before = in_off_;
     ssize_t r = gnutls_record_recv(s, plain_.data() + got, plain_.size() - got);

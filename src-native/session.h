@@ -48,6 +48,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value EnableTickets(const Napi::CallbackInfo& info);
   Napi::Value HoldClientHello(const Napi::CallbackInfo& info);
   Napi::Value Feed(const Napi::CallbackInfo& info);
+  Napi::Value NextRecordType(const Napi::CallbackInfo& info);
   Napi::Value Handshake(const Napi::CallbackInfo& info);
   Napi::Value Recv(const Napi::CallbackInfo& info);
   Napi::Value Send(const Napi::CallbackInfo& info);
@@ -76,6 +77,12 @@ class Session : public Napi::ObjectWrap<Session> {
 
   std::vector<uint8_t> in_;  // ciphertext fed in, not yet read by GnuTLS
   size_t in_off_ = 0;
+  // Record framing of what GnuTLS has pulled so far: header bytes seen of the current record
+  // and body bytes still to come. Both 0 means GnuTLS stands at a record boundary.
+  uint8_t hdr_[5] = {0, 0, 0, 0, 0};
+  size_t hdr_seen_ = 0;
+  size_t body_left_ = 0;
+  void Track(const uint8_t* p, size_t n);
   std::vector<uint8_t> out_;    // ciphertext GnuTLS wrote, not yet taken by JS
   std::vector<uint8_t> plain_;  // scratch for recv
   int pending_code_;            // a code seen after data was returned; reported by the next recv

@@ -120,6 +120,31 @@ describe('our client answering servers', () => {
     await serv.kill();
   });
 
+  test('TLS 1.2: gnutls-serv **REHANDSHAKE** with its echo interleaved: re-handshake completes', async () => {
+    // gnutls-serv sends its HelloRequest and then application data before the new handshake;
+    // GnuTLS would restart a client re-handshake that meets it (gnutls-cli 3.7.9 fails here).
+    const serv = await gnutlsServ([
+      '--echo', '--x509certfile', 'server-chain.pem', '--x509keyfile', 'server.key', '--x509cafile', 'ca.pem',
+      '--require-client-cert', '--priority', 'NORMAL:-VERS-ALL:+VERS-TLS1.2',
+    ]);
+    const c = gtls.connect({ port: serv.port, host: '127.0.0.1', servername: 'localhost', ca, ...clientCert });
+    await once(c, 'secureConnect');
+    let received = '';
+    c.on('data', (d: Buffer) => (received += d.toString()));
+    const renegotiated = once(c, 'renegotiated');
+    c.write('**REHANDSHAKE**\n');
+    await renegotiated;
+    c.write('after\n');
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => received.includes('after') && (clearInterval(t), resolve()), 20);
+    });
+    expect(received).toContain('Successfully executed command');
+    await serv.waitFor(/Received hello message/);
+    expect(serv.out() + serv.err()).not.toMatch(/Error in rehandshake/);
+    c.end();
+    await serv.kill();
+  });
+
   test('TLS 1.3: reauthRequest event: decline() answers with no certificate', async () => {
     const server = gtls.createServer(serverOpts);
     const port = await listen(server);
