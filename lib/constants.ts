@@ -26,6 +26,7 @@ export const INIT = {
   ALLOW_ID_CHANGE: 1 << 7,
   POST_HANDSHAKE_AUTH: 1 << 14,
   AUTO_REAUTH: 1 << 19,
+  NO_TICKETS_TLS12: 1 << 23,
 } as const;
 
 /** gnutls_certificate_status_t bits. */

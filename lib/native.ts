@@ -28,6 +28,7 @@ export interface NativeContext {
   enableTickets(): void;
   getTicketKey(): Buffer | undefined;
   setTicketKey(key: Buffer): void;
+  setSessionCache(maxEntries: number, timeoutSeconds: number): void;
 }
 
 export interface NativeSession {
@@ -40,6 +41,7 @@ export interface NativeSession {
   enableKeylog(on: boolean): void;
   enableTickets(ctx: NativeContext): void;
   holdClientHello(on: boolean): void;
+  refuseResumption(): void;
   feed(ciphertext: Buffer): number;
   nextRecordType(): number;
   handshake(): number;

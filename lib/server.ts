@@ -19,9 +19,12 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   allowUnsafeRenegotiation?: boolean;
   verifyClient?: TLSSocketOptions['verifyClient'];
   verifyClientOnce?: boolean;
+  /** Seconds a TLS 1.2 session stays resumable from the server's session-ID cache (default 300). */
+  sessionTimeout?: number;
 }
 
 export const DEFAULT_HANDSHAKE_TIMEOUT = 120000;
+const SESSION_CACHE_SIZE = 20480;
 
 function hostnameRegExp(hostname: string): RegExp {
   const escaped = hostname.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*');
@@ -56,6 +59,7 @@ export class Server extends net.Server {
     super({ allowHalfOpen: opts.allowHalfOpen, pauseOnConnect: opts.pauseOnConnect });
     this._tlsOptions = opts;
     this._context = opts.secureContext ?? createSecureContext(opts);
+    if (opts.sessionTimeout !== undefined) this._context.context.setSessionCache(SESSION_CACHE_SIZE, opts.sessionTimeout);
     this.on('connection', (raw: net.Socket) => this._wrap(raw));
     if (listener) this.on('secureConnection', listener);
   }
@@ -109,6 +113,8 @@ export class Server extends net.Server {
   setSecureContext(options: SecureContextOptions): void {
     this._tlsOptions = { ...this._tlsOptions, ...options };
     this._context = createSecureContext(this._tlsOptions);
+    const timeout = this._tlsOptions.sessionTimeout;
+    if (timeout !== undefined) this._context.context.setSessionCache(SESSION_CACHE_SIZE, timeout);
   }
 }
 

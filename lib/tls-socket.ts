@@ -235,6 +235,9 @@ export class TLSSocket extends Duplex {
     const o = this._options;
     let flags = 0;
     if (this._isServer || (o.postHandshakeAuth ?? ctx.hasCertificate)) flags |= INIT.POST_HANDSHAKE_AUTH;
+    // Servers resume TLS 1.2 from the context's session-ID cache, not tickets: GnuTLS resumes a
+    // ticket offered in a re-handshake (OpenSSL clients do) and then fails to issue a new one.
+    if (this._isServer) flags |= INIT.NO_TICKETS_TLS12;
     if (o.allowIdentityChange) flags |= INIT.ALLOW_ID_CHANGE;
     const s = new binding.Session(ctx.context, this._isServer, flags);
     try {
@@ -708,6 +711,11 @@ export class TLSSocket extends Duplex {
     this._opQueue.shift()?.();
   }
 
+  /** Before a server takes part in a TLS 1.2 re-handshake: a full handshake, never a resumption. */
+  private _prepareServerRenegotiation(): void {
+    if (this._isServer) this._session.refuseResumption();
+  }
+
   private _renegotiationAllowed(): Error | null {
     if (this._session.info().safeRenegotiation || this._options.allowUnsafeRenegotiation) return null;
     return nodeError('ERR_TLS_UNSAFE_RENEGOTIATION', 'Safe renegotiation (RFC 5746) is not in place; set allowUnsafeRenegotiation to renegotiate anyway');
@@ -740,6 +748,7 @@ export class TLSSocket extends Duplex {
         return;
       }
       s.setCertRequest(options.require ? 2 : 1);
+      this._prepareServerRenegotiation();
       const code = s.rehandshake();
       this._flush();
       if (code < 0) {
@@ -773,6 +782,7 @@ export class TLSSocket extends Duplex {
       const op: Operation = { kind: 'rehandshake', phase: 'handshake', resolve: resolve as (v: unknown) => void, reject };
       if (this._isServer) {
         if (this._options.verifyClientOnce) s.setCertRequest(0);
+        this._prepareServerRenegotiation();
         const code = s.rehandshake();
         this._flush();
         if (code < 0) {
@@ -840,6 +850,7 @@ export class TLSSocket extends Duplex {
     }
     const policy = this._options.renegotiation ?? 'refuse';
     if (policy === 'accept' && !this._renegotiationAllowed()) {
+      this._prepareServerRenegotiation();
       this._op = { kind: 'rehandshake', phase: 'handshake', resolve: () => this.emit('renegotiated'), reject: () => {} };
       return;
     }

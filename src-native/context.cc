@@ -35,6 +35,7 @@ Napi::Function Context::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("enableTickets", &Context::EnableTickets),
                                       InstanceMethod("getTicketKey", &Context::GetTicketKey),
                                       InstanceMethod("setTicketKey", &Context::SetTicketKey),
+                                      InstanceMethod("setSessionCache", &Context::SetSessionCache),
                                   });
   addon->context_ctor = Napi::Persistent(fn);
   return fn;
@@ -146,6 +147,49 @@ Napi::Value Context::SetTicketKey(const Napi::CallbackInfo& info) {
   }
   ticket_key_ = gnutls_datum_t{data, static_cast<unsigned>(buf.Length())};
   return info.Env().Undefined();
+}
+
+// setSessionCache(maxEntries, timeoutSeconds)
+Napi::Value Context::SetSessionCache(const Napi::CallbackInfo& info) {
+  cache_max_ = info[0].As<Napi::Number>().Uint32Value();
+  session_timeout_ = info[1].As<Napi::Number>().Uint32Value();
+  while (cache_.size() > cache_max_ && !cache_order_.empty()) {
+    cache_.erase(cache_order_.front());
+    cache_order_.pop_front();
+  }
+  return info.Env().Undefined();
+}
+
+void Context::CacheStore(const gnutls_datum_t& key, const gnutls_datum_t& data) {
+  if (cache_max_ == 0) return;
+  std::string k(reinterpret_cast<const char*>(key.data), key.size);
+  time_t now = time(nullptr);
+  // Drop expired and, past the bound, the oldest entries (the order list may hold stale keys).
+  while (!cache_order_.empty() && (cache_.size() >= cache_max_ || cache_order_.size() > 2 * cache_max_)) {
+    cache_.erase(cache_order_.front());
+    cache_order_.pop_front();
+  }
+  auto& e = cache_[k];
+  e.data.assign(data.data, data.data + data.size);
+  e.expires = now + session_timeout_;
+  cache_order_.push_back(std::move(k));
+}
+
+gnutls_datum_t Context::CacheFetch(const gnutls_datum_t& key) {
+  auto it = cache_.find(std::string(reinterpret_cast<const char*>(key.data), key.size));
+  if (it == cache_.end()) return gnutls_datum_t{nullptr, 0};
+  if (it->second.expires < time(nullptr)) {
+    cache_.erase(it);
+    return gnutls_datum_t{nullptr, 0};
+  }
+  auto* copy = static_cast<unsigned char*>(gnutls_malloc(it->second.data.size()));
+  if (!copy) return gnutls_datum_t{nullptr, 0};
+  memcpy(copy, it->second.data.data(), it->second.data.size());
+  return gnutls_datum_t{copy, static_cast<unsigned>(it->second.data.size())};
+}
+
+void Context::CacheRemove(const gnutls_datum_t& key) {
+  cache_.erase(std::string(reinterpret_cast<const char*>(key.data), key.size));
 }
 
 }  // namespace ngtls

@@ -5,6 +5,12 @@
 #include <napi.h>
 #include <gnutls/gnutls.h>
 
+#include <ctime>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
 namespace ngtls {
 class Addon;
 
@@ -18,6 +24,12 @@ class Context : public Napi::ObjectWrap<Context> {
   gnutls_priority_t priority() const { return priority_; }
   const gnutls_datum_t* ticket_key() const { return ticket_key_.data ? &ticket_key_ : nullptr; }
 
+  // TLS 1.2 session-ID cache for servers made from this context (GnuTLS db callbacks).
+  void CacheStore(const gnutls_datum_t& key, const gnutls_datum_t& data);
+  gnutls_datum_t CacheFetch(const gnutls_datum_t& key);  // gnutls_malloc'ed copy, or {nullptr, 0}
+  void CacheRemove(const gnutls_datum_t& key);
+  unsigned session_timeout() const { return session_timeout_; }
+
  private:
   Napi::Value SetPriority(const Napi::CallbackInfo& info);
   Napi::Value AddTrust(const Napi::CallbackInfo& info);
@@ -28,10 +40,20 @@ class Context : public Napi::ObjectWrap<Context> {
   Napi::Value EnableTickets(const Napi::CallbackInfo& info);
   Napi::Value GetTicketKey(const Napi::CallbackInfo& info);
   Napi::Value SetTicketKey(const Napi::CallbackInfo& info);
+  Napi::Value SetSessionCache(const Napi::CallbackInfo& info);
 
   gnutls_certificate_credentials_t creds_ = nullptr;
   gnutls_priority_t priority_ = nullptr;
   gnutls_datum_t ticket_key_ = {nullptr, 0};
+
+  struct Entry {
+    std::vector<uint8_t> data;
+    time_t expires;
+  };
+  std::unordered_map<std::string, Entry> cache_;
+  std::deque<std::string> cache_order_;  // insertion order, for eviction
+  size_t cache_max_ = 20480;             // Node's (OpenSSL's) default size
+  unsigned session_timeout_ = 300;       // seconds; Node's default sessionTimeout
 };
 
 }  // namespace ngtls

@@ -38,6 +38,7 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("enableKeylog", &Session::EnableKeylog),
                                       InstanceMethod("enableTickets", &Session::EnableTickets),
                                       InstanceMethod("holdClientHello", &Session::HoldClientHello),
+                                      InstanceMethod("refuseResumption", &Session::RefuseResumption),
                                       InstanceMethod("feed", &Session::Feed),
                                       InstanceMethod("nextRecordType", &Session::NextRecordType),
                                       InstanceMethod("handshake", &Session::Handshake),
@@ -84,7 +85,13 @@ Session::Session(const Napi::CallbackInfo& info)
   gnutls_transport_set_vec_push_function(session_, PushVec);
   gnutls_handshake_set_timeout(session_, 0);  // timeouts are the JS side's policy
   gnutls_handshake_set_hook_function(session_, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST, Hook);
-  if (is_server) gnutls_handshake_set_post_client_hello_function(session_, PostClientHello);
+  if (is_server) {
+    gnutls_handshake_set_post_client_hello_function(session_, PostClientHello);
+    gnutls_db_set_ptr(session_, this);
+    gnutls_db_set_store_function(session_, DbStore);
+    gnutls_db_set_retrieve_function(session_, DbFetch);
+    gnutls_db_set_remove_function(session_, DbRemove);
+  }
   SetContext(info);
 }
 
@@ -218,6 +225,33 @@ int Session::Keylog(gnutls_session_t s, const char* label, const gnutls_datum_t*
   return 0;
 }
 
+// Session-ID cache (TLS 1.2 resumption on servers) lives in the Context.
+int Session::DbStore(void* ptr, gnutls_datum_t key, gnutls_datum_t data) {
+  Session* self = static_cast<Session*>(ptr);
+  if (self->context_) self->context_->CacheStore(key, data);
+  return 0;
+}
+
+gnutls_datum_t Session::DbFetch(void* ptr, gnutls_datum_t key) {
+  Session* self = static_cast<Session*>(ptr);
+  if (!self->context_ || self->refuse_resumption_) return gnutls_datum_t{nullptr, 0};
+  return self->context_->CacheFetch(key);
+}
+
+int Session::DbRemove(void* ptr, gnutls_datum_t key) {
+  Session* self = static_cast<Session*>(ptr);
+  if (self->context_) self->context_->CacheRemove(key);
+  return 0;
+}
+
+// refuseResumption(): later handshakes on this session are full ones (a re-handshake that must
+// see a certificate again cannot be an abbreviated resumption).
+Napi::Value Session::RefuseResumption(const Napi::CallbackInfo& info) {
+  Live(info);
+  refuse_resumption_ = true;
+  return info.Env().Undefined();
+}
+
 // ---- configuration -----------------------------------------------------------------------------
 
 // setContext(context): credentials and priorities (also used to switch context after SNI).
@@ -229,6 +263,8 @@ Napi::Value Session::SetContext(const Napi::CallbackInfo& info) {
   ret = gnutls_priority_set(s, ctx->priority());
   if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_priority_set");
   context_ref_.Reset(info[0].As<Napi::Object>(), 1);
+  context_ = ctx;
+  gnutls_db_set_cache_expiration(s, static_cast<int>(ctx->session_timeout()));
   return info.Env().Undefined();
 }
 

@@ -10,6 +10,7 @@
 
 namespace ngtls {
 class Addon;
+class Context;
 
 class Session : public Napi::ObjectWrap<Session> {
  public:
@@ -37,6 +38,9 @@ class Session : public Napi::ObjectWrap<Session> {
                   const gnutls_datum_t* msg);
   static int PostClientHello(gnutls_session_t s);
   static int Keylog(gnutls_session_t s, const char* label, const gnutls_datum_t* secret);
+  static int DbStore(void* ptr, gnutls_datum_t key, gnutls_datum_t data);
+  static gnutls_datum_t DbFetch(void* ptr, gnutls_datum_t key);
+  static int DbRemove(void* ptr, gnutls_datum_t key);
 
   Napi::Value SetContext(const Napi::CallbackInfo& info);
   Napi::Value SetServerName(const Napi::CallbackInfo& info);
@@ -47,6 +51,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value EnableKeylog(const Napi::CallbackInfo& info);
   Napi::Value EnableTickets(const Napi::CallbackInfo& info);
   Napi::Value HoldClientHello(const Napi::CallbackInfo& info);
+  Napi::Value RefuseResumption(const Napi::CallbackInfo& info);
   Napi::Value Feed(const Napi::CallbackInfo& info);
   Napi::Value NextRecordType(const Napi::CallbackInfo& info);
   Napi::Value Handshake(const Napi::CallbackInfo& info);
@@ -74,6 +79,8 @@ class Session : public Napi::ObjectWrap<Session> {
   Addon* addon_;
   gnutls_session_t session_ = nullptr;
   Napi::ObjectReference context_ref_;
+  Context* context_ = nullptr;  // kept alive by context_ref_
+  bool refuse_resumption_ = false;
 
   std::vector<uint8_t> in_;  // ciphertext fed in, not yet read by GnuTLS
   size_t in_off_ = 0;

@@ -2,7 +2,7 @@
 // with Node's tls as the client: no certificate, a trusted one, an untrusted one.
 import * as nodeTls from 'tls';
 import * as gtls from '../lib';
-import { VERSIONS, closeServer, fixture, listen } from './helpers';
+import { VERSIONS, closeServer, fixture, listen, spawnPeer } from './helpers';
 
 const ca = fixture('ca.pem');
 const clients: Record<string, object> = {
@@ -63,5 +63,39 @@ describe.each(VERSIONS)('%s', (version) => {
       expected.request.untrusted,
     );
     expect(await outcome({ maxVersion: version }, clients.trusted)).toBe(expected.none.trusted);
+  });
+});
+
+describe('verifyClientOnce', () => {
+  /** How many CertificateRequests openssl s_client saw over a handshake plus one rehandshake(). */
+  async function certificateRequests(once: boolean): Promise<number> {
+    const server = gtls.createServer({
+      key: fixture('server.key'),
+      cert: fixture('server-chain.pem'),
+      ca,
+      requestCert: true,
+      verifyClientOnce: once,
+      maxVersion: 'TLSv1.2',
+    });
+    const port = await listen(server);
+    const secured = new Promise<gtls.TLSSocket>((resolve) => server.once('secureConnection', resolve));
+    const cli = spawnPeer('openssl', [
+      's_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-msg', '-servername', 'localhost',
+      '-CAfile', 'ca.pem', '-cert', 'client.pem', '-key', 'client.key',
+    ]);
+    const s = await secured;
+    await s.rehandshake({ timeout: 5000 });
+    expect(s.getPeerCertificate().subject.CN).toBe('client.node-gnutls');
+    s.end();
+    cli.proc.stdin!.end();
+    await cli.exited;
+    await closeServer(server);
+    expect(cli.out()).toMatch(/ServerHello[\s\S]+ServerHello/); // two handshakes on the wire
+    return (cli.out().match(/<<< TLS 1\.2, Handshake \[length [0-9a-f]+\], CertificateRequest/g) ?? []).length;
+  }
+
+  test('asks for the client certificate in the first handshake only (openssl s_client -msg)', async () => {
+    expect(await certificateRequests(false)).toBe(2);
+    expect(await certificateRequests(true)).toBe(1);
   });
 });
