@@ -711,11 +711,6 @@ export class TLSSocket extends Duplex {
     this._opQueue.shift()?.();
   }
 
-  /** Before a server takes part in a TLS 1.2 re-handshake: a full handshake, never a resumption. */
-  private _prepareServerRenegotiation(): void {
-    if (this._isServer) this._session.refuseResumption();
-  }
-
   private _renegotiationAllowed(): Error | null {
     if (this._session.info().safeRenegotiation || this._options.allowUnsafeRenegotiation) return null;
     return nodeError('ERR_TLS_UNSAFE_RENEGOTIATION', 'Safe renegotiation (RFC 5746) is not in place; set allowUnsafeRenegotiation to renegotiate anyway');
@@ -748,16 +743,22 @@ export class TLSSocket extends Duplex {
         return;
       }
       s.setCertRequest(options.require ? 2 : 1);
-      this._prepareServerRenegotiation();
-      const code = s.rehandshake();
-      this._flush();
-      if (code < 0) {
-        reject(gnutlsError(code, s.lastAlert(), 'rehandshake'));
-        return;
-      }
-      op.phase = 'hello';
-      this._beginOp(op, options.timeout, 'ERR_TLS_REAUTH_TIMEOUT');
+      if (this._sendHelloRequest(op)) this._beginOp(op, options.timeout, 'ERR_TLS_REAUTH_TIMEOUT');
     });
+  }
+
+  /** Server, TLS 1.2: HelloRequest; the operation then waits for the client's handshake. */
+  private _sendHelloRequest(op: Operation): boolean {
+    const s = this._session;
+    s.refuseResumption(); // a full re-handshake, never an abbreviated resumption
+    const code = s.rehandshake();
+    this._flush();
+    if (code < 0) {
+      op.reject(gnutlsError(code, s.lastAlert(), 'rehandshake'));
+      return false;
+    }
+    op.phase = 'hello';
+    return true;
   }
 
   /**
@@ -782,14 +783,7 @@ export class TLSSocket extends Duplex {
       const op: Operation = { kind: 'rehandshake', phase: 'handshake', resolve: resolve as (v: unknown) => void, reject };
       if (this._isServer) {
         if (this._options.verifyClientOnce) s.setCertRequest(0);
-        this._prepareServerRenegotiation();
-        const code = s.rehandshake();
-        this._flush();
-        if (code < 0) {
-          reject(gnutlsError(code, s.lastAlert(), 'rehandshake'));
-          return;
-        }
-        op.phase = 'hello';
+        if (!this._sendHelloRequest(op)) return;
       }
       this._beginOp(op, options.timeout, 'ERR_TLS_RENEGOTIATION_TIMEOUT');
     });
@@ -850,7 +844,7 @@ export class TLSSocket extends Duplex {
     }
     const policy = this._options.renegotiation ?? 'refuse';
     if (policy === 'accept' && !this._renegotiationAllowed()) {
-      this._prepareServerRenegotiation();
+      this._session.refuseResumption();
       this._op = { kind: 'rehandshake', phase: 'handshake', resolve: () => this.emit('renegotiated'), reject: () => {} };
       return;
     }
