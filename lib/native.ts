@@ -44,7 +44,7 @@ export interface NativeSession {
   refuseResumption(): void;
   feed(ciphertext: Buffer): number;
   nextRecordType(): number;
-  handshake(): number;
+  handshake(holdAppData?: boolean): number;
   /** mode 0: all records; 1: only already-decrypted buffered data; 2: application records up to the next other record. */
   recv(maxBytes: number, mode?: 0 | 1 | 2): Buffer | number;
   send(data: Buffer | Buffer[]): number;

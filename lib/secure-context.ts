@@ -28,6 +28,8 @@ export interface SecureContextOptions {
   ciphers?: string;
   /** A raw GnuTLS priority string; wins over `ciphers`. */
   priority?: string;
+  /** Permit renegotiation without RFC 5746 safe renegotiation (adds GnuTLS's %UNSAFE_RENEGOTIATION). */
+  allowUnsafeRenegotiation?: boolean;
 }
 
 export const DEFAULT_MIN_VERSION: TLSVersion = 'TLSv1.2';
@@ -53,6 +55,11 @@ function versionTokens(min: TLSVersion, max: TLSVersion): string {
 
 /** The GnuTLS priority string that the options describe. */
 export function priorityFor(o: SecureContextOptions): string {
+  const p = basePriority(o);
+  return o.allowUnsafeRenegotiation ? `${p}:%UNSAFE_RENEGOTIATION` : p;
+}
+
+function basePriority(o: SecureContextOptions): string {
   const explicitVersions = o.minVersion !== undefined || o.maxVersion !== undefined;
   const versions = versionTokens(o.minVersion ?? DEFAULT_MIN_VERSION, o.maxVersion ?? DEFAULT_MAX_VERSION);
   if (o.priority !== undefined) {

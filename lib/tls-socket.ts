@@ -619,16 +619,19 @@ export class TLSSocket extends Duplex {
    */
   private _renegotiationStep(): number {
     const s = this._session;
-    while (s.nextRecordType() === RECORD_APPLICATION_DATA) {
-      const r = s.recv(this._readChunk, 2);
-      if (typeof r !== 'number') {
-        this.push(r);
-        continue;
+    for (;;) {
+      while (s.nextRecordType() === RECORD_APPLICATION_DATA) {
+        const r = s.recv(this._readChunk, 2);
+        if (typeof r !== 'number') {
+          this.push(r);
+          continue;
+        }
+        if (r === E.AGAIN) return E.AGAIN; // the rest of that record has not arrived yet
+        return r === 0 ? E.PREMATURE_TERMINATION : r;
       }
-      if (r === E.AGAIN) return E.AGAIN; // the rest of that record has not arrived yet
-      return r === 0 ? E.PREMATURE_TERMINATION : r;
+      const code = s.handshake(true); // stops before any application record
+      if (code !== E.AGAIN || s.nextRecordType() !== RECORD_APPLICATION_DATA) return code;
     }
-    return s.handshake();
   }
 
   /** Application data GnuTLS decrypted during a handshake/re-auth (GNUTLS_E_GOT_APPLICATION_DATA). */
@@ -644,6 +647,7 @@ export class TLSSocket extends Duplex {
     if (op.timer) clearTimeout(op.timer);
     if (this._op === op) this._op = null;
     if (op.restoreContext && this._state !== 'closed') this._session.setContext(this._ctx.context);
+    if (this._state === 'secure') process.nextTick(() => this._state === 'secure' && !this._holdWrites() && this._releaseWrites());
     process.nextTick(() => this._nextOp());
   }
 
@@ -769,10 +773,7 @@ export class TLSSocket extends Duplex {
     return this._enqueue<void>((resolve, reject) => {
       const s = this._session;
       if (this._info?.protocol === 'TLS1.3') {
-        const code = s.keyUpdate(true);
-        this._flush();
-        if (code < 0) reject(gnutlsError(code, s.lastAlert(), 'key update'));
-        else resolve();
+        this._sendKeyUpdate(true, resolve as (v: unknown) => void, reject);
         return;
       }
       const unsafe = this._renegotiationAllowed();
@@ -799,16 +800,25 @@ export class TLSSocket extends Duplex {
     return true;
   }
 
-  /** TLS 1.3 key update; with `requestPeer` the peer updates its keys too. */
+  /** TLS 1.3 key update; with `requestPeer` the peer updates its keys too (before it next sends). */
   keyUpdate(options: KeyUpdateOptions = {}): Promise<void> {
     if (this._state !== 'secure') return Promise.reject(nodeError('ERR_SOCKET_CLOSED', 'The TLS connection is not established'));
     if (this._info?.protocol !== 'TLS1.3') {
       return Promise.reject(nodeError('ERR_TLS_KEY_UPDATE_UNSUPPORTED', `Key update needs TLS 1.3 (this connection is ${this.getProtocol()})`));
     }
-    const code = this._session.keyUpdate(options.requestPeer === true);
+    return this._enqueue<void>((resolve, reject) => this._sendKeyUpdate(options.requestPeer === true, resolve as (v: unknown) => void, reject));
+  }
+
+  /**
+   * Settles once our KeyUpdate is sent. The peer's answering KeyUpdate is not awaited: a peer may
+   * send it only before its next application data (RFC 8446 4.6.3), so an idle peer never would.
+   */
+  private _sendKeyUpdate(requestPeer: boolean, resolve: (v: unknown) => void, reject: (e: Error) => void): void {
+    const s = this._session;
+    const code = s.keyUpdate(requestPeer);
     this._flush();
-    if (code < 0) return Promise.reject(gnutlsError(code, this._session.lastAlert(), 'key update'));
-    return Promise.resolve();
+    if (code < 0) reject(gnutlsError(code, s.lastAlert(), 'key update'));
+    else resolve(undefined);
   }
 
   /** Like Node: any renegotiation the client starts is answered with ERR_TLS_RENEGOTIATION_DISABLED. */
@@ -911,8 +921,19 @@ export class TLSSocket extends Duplex {
     );
   }
 
+  /**
+   * Writes wait while a TLS 1.2 re-handshake runs, from our HelloRequest on: an OpenSSL client
+   * rejects application data that arrives after it sent its ClientHello ("unexpected record"),
+   * and OpenSSL servers (Node's) hold their writes the same way. A client that ignores the
+   * HelloRequest holds them until rehandshake()/reauth() times out.
+   */
+  private _holdWrites(): boolean {
+    const op = this._op;
+    return this._state !== 'secure' || (op !== null && op.phase !== 'reauth');
+  }
+
   private _writeChunks(chunks: Buffer[], cb: (err?: Error | null) => void): void {
-    if (this._state !== 'secure') {
+    if (this._holdWrites()) {
       if (this._state === 'closed') cb(nodeError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'));
       else this._pendingWrites.push({ chunks, cb });
       return;
@@ -934,6 +955,10 @@ export class TLSSocket extends Duplex {
     while (off < buf.length) {
       if (this._state !== 'secure') {
         cb(nodeError('ERR_STREAM_DESTROYED', 'socket closed during write'));
+        return;
+      }
+      if (this._holdWrites()) {
+        this._pendingWrites.push({ chunks: [buf.subarray(off)], cb });
         return;
       }
       const end = Math.min(buf.length, off + SLICE);
@@ -969,7 +994,7 @@ export class TLSSocket extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this._state === 'new' || this._state === 'handshaking' || this._state === 'sni') {
+    if (this._holdWrites() && this._state !== 'closed') {
       this._pendingFinal = cb;
       return;
     }

@@ -123,6 +123,11 @@ ssize_t Session::Pull(gnutls_transport_ptr_t ptr, void* data, size_t len) {
     return -1;
   }
   size_t n = std::min(avail, len);
+  if (self->hold_app_data_) n = std::min(n, self->Allowance(avail));
+  if (n == 0) {
+    gnutls_transport_set_errno(self->session_, EAGAIN);
+    return -1;
+  }
   memcpy(data, self->in_.data() + self->in_off_, n);
   self->Track(self->in_.data() + self->in_off_, n);
   self->in_off_ += n;
@@ -139,6 +144,7 @@ void Session::Track(const uint8_t* p, size_t n) {
       n -= k;
       continue;
     }
+    if (hdr_seen_ == 0) cur_type_ = *p;
     hdr_[hdr_seen_++] = *p++;
     n--;
     if (hdr_seen_ == 5) {
@@ -374,18 +380,38 @@ Napi::Value Session::Feed(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(in_.size() - in_off_));
 }
 
-// nextRecordType(): the content type of the next record GnuTLS will read (20 CCS, 21 alert,
-// 22 handshake, 23 application data), or -1 when GnuTLS is inside a record or nothing is fed.
-// Only meaningful before TLS 1.3 hides the types.
-Napi::Value Session::NextRecordType(const Napi::CallbackInfo& info) {
-  Live(info);
-  bool boundary = hdr_seen_ == 0 && body_left_ == 0;
-  int type = boundary && in_off_ < in_.size() ? in_[in_off_] : -1;
-  return Napi::Number::New(info.Env(), type);
+int Session::NextType() const {
+  if (hdr_seen_ > 0 || body_left_ > 0) return cur_type_;  // inside a record
+  return in_off_ < in_.size() ? in_[in_off_] : -1;
 }
 
+// While holding application data: up to the end of the current record, or of the next one when
+// it is not application data (its header may still be incomplete: then just the header bytes).
+size_t Session::Allowance(size_t avail) const {
+  if (NextType() == kApplicationData) return 0;
+  if (hdr_seen_ > 0) return 5 - hdr_seen_;
+  if (body_left_ > 0) return body_left_;
+  if (avail < 5) return avail;
+  const uint8_t* h = in_.data() + in_off_;
+  return 5 + ((size_t{h[3]} << 8) | h[4]);
+}
+
+// nextRecordType(): the content type of the record GnuTLS reads next or is inside (20 CCS,
+// 21 alert, 22 handshake, 23 application data), or -1 when nothing is fed. Only meaningful
+// before TLS 1.3 hides the types.
+Napi::Value Session::NextRecordType(const Napi::CallbackInfo& info) {
+  Live(info);
+  return Napi::Number::New(info.Env(), NextType());
+}
+
+// handshake(holdAppData?): gnutls_handshake(); with holdAppData, application-data records are
+// not handed to it (GnuTLS restarts a re-handshake that meets one): read them with recv(_, 2).
 Napi::Value Session::Handshake(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), gnutls_handshake(Live(info)));
+  gnutls_session_t s = Live(info);
+  hold_app_data_ = info.Length() > 0 && info[0].ToBoolean();
+  int ret = gnutls_handshake(s);
+  hold_app_data_ = false;
+  return Napi::Number::New(info.Env(), ret);
 }
 
 // recv(maxBytes): decrypts what the fed ciphertext holds, up to maxBytes. Returns a Buffer of
@@ -409,9 +435,7 @@ Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
   size_t got = 0;
   for (;;) {
     if (mode == 1 && gnutls_record_check_pending(s) == 0) break;
-    if (mode == 2 && hdr_seen_ == 0 && body_left_ == 0 && gnutls_record_check_pending(s) == 0 &&
-        (in_off_ >= in_.size() || in_[in_off_] != kApplicationData))
-      break;
+    if (mode == 2 && gnutls_record_check_pending(s) == 0 && NextType() != kApplicationData) break;
     if (plain_.size() < got + kRecvChunk) plain_.resize(got + kRecvChunk);
     size_t consumed_before = in_off_;
     ssize_t r = gnutls_record_recv(s, plain_.data() + got, plain_.size() - got);

@@ -89,7 +89,11 @@ class Session : public Napi::ObjectWrap<Session> {
   uint8_t hdr_[5] = {0, 0, 0, 0, 0};
   size_t hdr_seen_ = 0;
   size_t body_left_ = 0;
+  int cur_type_ = -1;            // content type of the record being pulled (when inside one)
+  bool hold_app_data_ = false;   // Pull hands no application-data record to GnuTLS (re-handshake)
   void Track(const uint8_t* p, size_t n);
+  int NextType() const;          // type of the record GnuTLS reads next or is inside; -1: unknown
+  size_t Allowance(size_t avail) const;  // bytes Pull may hand out while holding application data
   std::vector<uint8_t> out_;    // ciphertext GnuTLS wrote, not yet taken by JS
   std::vector<uint8_t> plain_;  // scratch for recv
   int pending_code_;            // a code seen after data was returned; reported by the next recv
