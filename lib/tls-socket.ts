@@ -867,7 +867,6 @@ export class TLSSocket extends Duplex {
   private _helloRequest(): void {
     const safe = this._session.info().safeRenegotiation;
     const answer = (accept: boolean): void => {
-      this._awaitingAnswer = false;
       if (this._state !== 'secure') return;
       if (accept && !this._op) {
         this._op = { kind: 'rehandshake', phase: 'handshake', resolve: () => this.emit('renegotiated'), reject: (e) => this._fail(e) };
@@ -877,7 +876,7 @@ export class TLSSocket extends Duplex {
       this._pump();
     };
     if (this.listenerCount('rehandshakeRequest') > 0) {
-      this._awaitingAnswer = true;
+      // A HelloRequest is only a hint: records keep flowing while the application decides.
       this.emit('rehandshakeRequest', new RehandshakeRequest(safe, answer));
     } else {
       answer(safe || this._options.allowUnsafeRenegotiation === true);

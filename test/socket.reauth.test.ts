@@ -245,6 +245,63 @@ describe('between our server and client', () => {
     await closeServer(server);
   });
 
+  test('TLS 1.3 reauth(): an untrusted certificate (openssl s_client -enable_pha) rejects and closes', async () => {
+    // A GnuTLS client sends only a certificate whose issuer the server named; OpenSSL sends it anyway.
+    const server = gtls.createServer(serverOpts);
+    const port = await listen(server);
+    const secured = once<gtls.TLSSocket>(server, 'secureConnection');
+    const cli = spawnPeer('openssl', [
+      's_client', '-connect', `127.0.0.1:${port}`, '-tls1_3', '-enable_pha', '-servername', 'localhost',
+      '-CAfile', 'ca.pem', '-cert', 'other-leaf.pem', '-key', 'other-leaf.key',
+    ]);
+    const s = await secured;
+    await expect(s.reauth({ timeout: 5000 })).rejects.toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
+    expect(s.authorized).toBe(false);
+    expect(s.authorizationError).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    expect(s.destroyed).toBe(true);
+    await cli.kill();
+    await closeServer(server);
+  });
+
+  test('timeouts: an unanswered reauth() and an ignored HelloRequest reject with their codes', async () => {
+    const server13 = gtls.createServer(serverOpts);
+    const port13 = await listen(server13);
+    const s13p = once<gtls.TLSSocket>(server13, 'secureConnection');
+    const c13 = gtls.connect({ port: port13, servername: 'localhost', ca, ...clientCert });
+    c13.on('reauthRequest', () => {}); // never answered
+    c13.on('error', () => {});
+    const s13 = await s13p;
+    await expect(s13.reauth({ timeout: 300 })).rejects.toMatchObject({ code: 'ERR_TLS_REAUTH_TIMEOUT' });
+    c13.destroy();
+    await closeServer(server13);
+
+    const server12 = gtls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' });
+    const port12 = await listen(server12);
+    const s12p = once<gtls.TLSSocket>(server12, 'secureConnection');
+    const c12 = gtls.connect({ port: port12, servername: 'localhost', ca });
+    c12.on('rehandshakeRequest', () => {}); // ignored
+    const s12 = await s12p;
+    await once(c12, 'secureConnect');
+    await expect(s12.rehandshake({ timeout: 300 })).rejects.toMatchObject({ code: 'ERR_TLS_RENEGOTIATION_TIMEOUT' });
+    expect(s12.destroyed).toBe(false); // an ignored HelloRequest leaves the connection usable
+    s12.write('still usable');
+    expect((await once<Buffer>(c12, 'data')).toString()).toBe('still usable');
+    c12.destroy();
+    await closeServer(server12);
+  });
+
+  test('autoReauth: false declines a re-auth request that has no listener', async () => {
+    const server = gtls.createServer(serverOpts);
+    const port = await listen(server);
+    const secured = once<gtls.TLSSocket>(server, 'secureConnection');
+    const c = gtls.connect({ port, servername: 'localhost', ca, ...clientCert, autoReauth: false });
+    const s = await secured;
+    expect(s.postHandshakeAuthEnabled).toBe(true);
+    await expect(s.reauth({ timeout: 5000 })).resolves.toEqual({});
+    c.destroy();
+    await closeServer(server);
+  });
+
   test('key update under TLS 1.2 is a typed error; reauth() on a client is a typed error', async () => {
     const server = gtls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' }, () => {});
     const port = await listen(server);
