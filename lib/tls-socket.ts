@@ -208,7 +208,8 @@ export class TLSSocket extends Duplex {
     this._isServer = options.isServer === true;
     this._server = options.server;
     this.socket = socket ?? new net.Socket();
-    this._readChunk = Math.max(16384, this.readableHighWaterMark);
+    // Plaintext per native recv() call: several records at once (one call per incoming chunk).
+    this._readChunk = Math.max(256 * 1024, this.readableHighWaterMark);
     this._ctx = options.secureContext ?? createSecureContext(options);
     this._session = this._newSession(this._ctx, true);
     this.on('newListener', (ev: string | symbol) => {
