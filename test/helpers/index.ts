@@ -169,3 +169,47 @@ export function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
     stream.on('error', reject);
   });
 }
+
+// ---- per-test cleanup ----------------------------------------------------------------------------
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+/** Runs `fn` after the current test (last registered, first run). */
+export function onCleanup(fn: () => Promise<void> | void): void {
+  cleanups.push(fn);
+}
+
+/**
+ * Listens on 127.0.0.1 and, after the test, destroys the server's raw connections and closes it.
+ * `next()` waits for the next 'secureConnection'.
+ */
+export async function serveTracked<S>(
+  server: net.Server,
+  waitMs = 15000,
+): Promise<{ port: number; next: () => Promise<S> }> {
+  const raw = new Set<net.Socket>();
+  server.on('connection', (s: net.Socket) => {
+    raw.add(s);
+    s.on('close', () => raw.delete(s));
+  });
+  const port = await listen(server);
+  onCleanup(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of raw) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return { port, next: () => once<S>(server, 'secureConnection', waitMs) };
+}
+
+/** A stream destroyed after the test. */
+export function tracked<T extends { destroy(): unknown }>(stream: T): T {
+  onCleanup(() => {
+    stream.destroy();
+  });
+  return stream;
+}

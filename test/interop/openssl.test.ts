@@ -11,7 +11,6 @@
 // - s_server answers a client whose ALPN list has nothing in common with `-alpn` with a fatal
 //   no_application_protocol alert.
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import {
@@ -24,7 +23,7 @@ import {
   createSecureContext,
   createServer,
 } from '../../lib';
-import { VERSIONS, Peer, fixture, listen, once, opensslServer, spawnPeer } from '../helpers';
+import { VERSIONS, Peer, fixture, onCleanup, once, opensslServer, serveTracked, spawnPeer, tracked } from '../helpers';
 
 const ca = fixture('ca.pem');
 const serverOpts = { key: fixture('server.key'), cert: fixture('server-chain.pem') };
@@ -34,22 +33,18 @@ const WAIT = 8000;
 
 // ---- cleanup: every peer and server a test starts is stopped after it, pass or fail ------------
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
 
 /** `openssl s_server` on 127.0.0.1 (cwd test/fixtures), killed after the test. */
 async function sServer(args: string[]): Promise<Peer & { port: number }> {
   const srv = await opensslServer(args);
-  cleanups.push(() => srv.kill());
+  onCleanup(() => srv.kill());
   return srv;
 }
 
 /** `openssl s_client` against 127.0.0.1:port (cwd test/fixtures), killed after the test. */
 function sClient(port: number, args: string[]): Peer {
   const cli = spawnPeer('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args]);
-  cleanups.push(() => cli.kill());
+  onCleanup(() => cli.kill());
   return cli;
 }
 
@@ -59,32 +54,16 @@ async function serve(
   onSecure?: (s: TLSSocket) => void,
 ): Promise<{ server: Server; port: number; next: () => Promise<TLSSocket> }> {
   const server = createServer(options, onSecure);
-  const raw = new Set<net.Socket>();
-  server.on('connection', (s: net.Socket) => {
-    raw.add(s);
-    s.on('close', () => raw.delete(s));
-  });
   // Killing s_client at the end of a test may reset the connection (it can die with unread
   // data, e.g. a TLS 1.3 ticket): like Node's tls, an unhandled socket 'error' would be thrown.
   server.on('secureConnection', (s: TLSSocket) => s.on('error', () => {}));
-  const port = await listen(server);
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of raw) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return { server, port, next: () => once<TLSSocket>(server, 'secureConnection', WAIT) };
+  const { port, next } = await serveTracked<TLSSocket>(server, WAIT);
+  return { server, port, next };
 }
 
 /** Our client; destroyed after the test. */
 function client(options: ConnectionOptions): TLSSocket {
-  const c = connect(options);
-  cleanups.push(() => {
-    c.destroy();
-  });
-  return c;
+  return tracked(connect(options));
 }
 
 // ---- small helpers --------------------------------------------------------------------------
@@ -418,7 +397,7 @@ describe.each(VERSIONS)('%s', (version) => {
 
   test('session resumption: s_client -sess_out then -sess_in against our server', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gnutls-openssl-'));
-    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
     const sess = path.join(dir, 'session.pem');
     const { port, next } = await serve({ ...serverOpts, maxVersion: version }, (s) => s.write(`resumed=${s.isSessionReused()}\n`));
 

@@ -36,7 +36,7 @@ import {
   createSecureContext,
   createServer,
 } from '../../lib';
-import { Peer, fixture, fixturePath, listen, once, opensslServer, sha256, spawnPeer } from '../helpers';
+import { Peer, fixture, fixturePath, listen, onCleanup, once, opensslServer, serveTracked, sha256, spawnPeer, tracked } from '../helpers';
 
 const ca = fixture('ca.pem');
 const serverOpts = { key: fixture('server.key'), cert: fixture('server-chain.pem'), ca };
@@ -49,13 +49,9 @@ const S_CLIENT_VERIFY = ['-CAfile', 'ca.pem', '-servername', 'localhost', '-veri
 
 // ---- cleanup: every peer, server and socket a test starts is stopped after it ------------------
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
 
 function track<P extends Peer>(peer: P): P {
-  cleanups.push(() => peer.kill());
+  onCleanup(() => peer.kill());
   return peer;
 }
 
@@ -87,35 +83,19 @@ const evOf = (s: TLSSocket): string[] => serverEvents.get(s)!;
 /** Our server on 127.0.0.1; after the test its connections are destroyed and it is closed. */
 async function serve(options: TlsOptions): Promise<{ server: Server; port: number; next: () => Promise<TLSSocket> }> {
   const server = createServer(options);
-  const raw = new Set<net.Socket>();
-  server.on('connection', (s: net.Socket) => {
-    raw.add(s);
-    s.on('close', () => raw.delete(s));
-  });
   // Recorded from the start: some peers renegotiate right after the handshake.
   server.on('secureConnection', (s: TLSSocket) => serverEvents.set(s, events(s)));
-  const port = await listen(server);
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of raw) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return { server, port, next: () => once<TLSSocket>(server, 'secureConnection', WAIT) };
+  const { port, next } = await serveTracked<TLSSocket>(server, WAIT);
+  return { server, port, next };
 }
 
 function client(options: ConnectionOptions): TLSSocket {
-  const c = connect(options);
-  cleanups.push(() => {
-    c.destroy();
-  });
-  return c;
+  return tracked(connect(options));
 }
 
 function nodeClient(options: nodeTls.ConnectionOptions): nodeTls.TLSSocket {
   const c = nodeTls.connect(options);
-  cleanups.push(() => {
+  onCleanup(() => {
     c.destroy();
   });
   return c;
@@ -784,6 +764,6 @@ async function splittingProxy(target: number, dir: 'c2s' | 's2c'): Promise<numbe
     down.on('error', () => {});
   });
   const port = await listen(srv);
-  cleanups.push(() => new Promise<void>((resolve) => srv.close(() => resolve())));
+  onCleanup(() => new Promise<void>((resolve) => srv.close(() => resolve())));
   return port;
 }
