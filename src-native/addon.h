@@ -4,6 +4,7 @@
 #include <napi.h>
 #include <gnutls/gnutls.h>
 #include <string>
+#include <vector>
 
 namespace ngtls {
 
@@ -15,6 +16,9 @@ class Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference session_ctor;
   Napi::FunctionReference error_ctor;  // set by setErrorClass(); falls back to Error
   int64_t live_sessions = 0;           // debug counter: sessions not yet deinitialised
+  // Decrypt scratch shared by this environment's sessions (all calls run on its JS thread, one at
+  // a time), so an idle session holds no plaintext buffer of its own.
+  std::vector<uint8_t> recv_scratch;
 
   static Addon* Of(Napi::Env env) { return env.GetInstanceData<Addon>(); }
 

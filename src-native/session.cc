@@ -12,6 +12,7 @@ namespace {
 
 constexpr int kNoCode = 1;  // pending_code_ when nothing is pending (GnuTLS codes are <= 0)
 constexpr size_t kRecvChunk = 64 * 1024;
+constexpr size_t kKeepCapacity = 32 * 1024;  // queue capacity a drained session may keep
 constexpr uint8_t kApplicationData = 23;  // TLS record content type
 
 const char kHex[] = "0123456789abcdef";
@@ -105,7 +106,6 @@ void Session::Close() {
   if (!context_ref_.IsEmpty()) context_ref_.Reset();
   std::vector<uint8_t>().swap(in_);
   std::vector<uint8_t>().swap(out_);
-  std::vector<uint8_t>().swap(plain_);
 }
 
 gnutls_session_t Session::Live(const Napi::CallbackInfo& info) {
@@ -433,12 +433,13 @@ Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
   // during a re-handshake, so that gnutls_handshake() never meets application data).
   unsigned mode = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
   size_t got = 0;
+  std::vector<uint8_t>& plain = addon_->recv_scratch;
   for (;;) {
     if (mode == 1 && gnutls_record_check_pending(s) == 0) break;
     if (mode == 2 && gnutls_record_check_pending(s) == 0 && NextType() != kApplicationData) break;
-    if (plain_.size() < got + kRecvChunk) plain_.resize(got + kRecvChunk);
+    if (plain.size() < got + kRecvChunk) plain.resize(got + kRecvChunk);
     size_t consumed_before = in_off_;
-    ssize_t r = gnutls_record_recv(s, plain_.data() + got, plain_.size() - got);
+    ssize_t r = gnutls_record_recv(s, plain.data() + got, plain.size() - got);
     // After a post-handshake message (NewSessionTicket, KeyUpdate, ...) GnuTLS answers
     // GNUTLS_E_AGAIN although more records may be waiting: retry while input is being consumed.
     if (r == GNUTLS_E_AGAIN && in_off_ != consumed_before) continue;
@@ -447,12 +448,24 @@ Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
       if (got >= max) break;
       continue;
     }
-    if (got == 0) return Napi::Number::New(env, static_cast<double>(r));
+    if (got == 0) {
+      Trim();
+      return Napi::Number::New(env, static_cast<double>(r));
+    }
     if (r != GNUTLS_E_AGAIN) pending_code_ = static_cast<int>(r);
     break;
   }
+  Trim();
   if (got == 0) return Napi::Number::New(env, GNUTLS_E_AGAIN);
-  return Napi::Buffer<uint8_t>::Copy(env, plain_.data(), got);
+  return Napi::Buffer<uint8_t>::Copy(env, plain.data(), got);
+}
+
+void Session::Trim() {
+  if (in_off_ == in_.size()) {
+    in_off_ = 0;
+    if (in_.capacity() > kKeepCapacity) std::vector<uint8_t>().swap(in_);
+    else in_.clear();
+  }
 }
 
 // send(buf | buf[]): encrypts everything (records corked together); returns bytes or a code.
@@ -492,7 +505,8 @@ Napi::Value Session::Send(const Napi::CallbackInfo& info) {
 Napi::Value Session::Output(const Napi::CallbackInfo& info) {
   if (out_.empty()) return info.Env().Undefined();
   Napi::Value buf = Napi::Buffer<uint8_t>::Copy(info.Env(), out_.data(), out_.size());
-  out_.clear();
+  if (out_.capacity() > kKeepCapacity) std::vector<uint8_t>().swap(out_);
+  else out_.clear();
   return buf;
 }
 

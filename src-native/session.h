@@ -92,10 +92,10 @@ class Session : public Napi::ObjectWrap<Session> {
   int cur_type_ = -1;            // content type of the record being pulled (when inside one)
   bool hold_app_data_ = false;   // Pull hands no application-data record to GnuTLS (re-handshake)
   void Track(const uint8_t* p, size_t n);
+  void Trim();                   // gives back queue capacity once drained (idle sessions stay small)
   int NextType() const;          // type of the record GnuTLS reads next or is inside; -1: unknown
   size_t Allowance(size_t avail) const;  // bytes Pull may hand out while holding application data
   std::vector<uint8_t> out_;    // ciphertext GnuTLS wrote, not yet taken by JS
-  std::vector<uint8_t> plain_;  // scratch for recv
   int pending_code_;            // a code seen after data was returned; reported by the next recv
 
   uint32_t events_ = 0;
