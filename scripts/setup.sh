@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what node-gnutls needs on a Debian machine (GnuTLS headers and tools, the peers the
-# tests talk to, a C++ toolchain), then the npm dependencies, which builds the addon and lib/.
+# tests talk to, a C++ toolchain, valgrind for the memcheck test), then the npm dependencies,
+# which builds the addon and lib/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ have curl || need+=(curl)
 have make || need+=(make)
 have g++ || need+=(g++)
 have python3 || need+=(python3)
+have valgrind || need+=(valgrind)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 
 if [ ${#need[@]} -gt 0 ]; then
