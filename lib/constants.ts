@@ -74,6 +74,4 @@ export const EV = {
   TICKET_RECEIVED: 1,
   KEY_UPDATE_RECEIVED: 2,
   CLIENT_HELLO_HELD: 4,
-  HELLO_REQUEST: 8,
-  CERT_REQUEST: 16,
 } as const;

@@ -192,12 +192,6 @@ int Session::Hook(gnutls_session_t s, unsigned int htype, unsigned, unsigned int
     case GNUTLS_HANDSHAKE_KEY_UPDATE:
       if (incoming) self->events_ |= kKeyUpdateReceived;
       break;
-    case GNUTLS_HANDSHAKE_HELLO_REQUEST:
-      if (incoming) self->events_ |= kHelloRequest;
-      break;
-    case GNUTLS_HANDSHAKE_CERTIFICATE_REQUEST:
-      if (incoming) self->events_ |= kCertRequest;
-      break;
     default:
       break;
   }

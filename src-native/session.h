@@ -22,10 +22,10 @@ class Session : public Napi::ObjectWrap<Session> {
   enum Event : uint32_t {
     kTicketReceived = 1,     // TLS 1.3 NewSessionTicket / TLS 1.2 ticket arrived (client)
     kKeyUpdateReceived = 2,  // TLS 1.3 KeyUpdate from the peer
-    kClientHelloHeld = 4,    // server paused after ClientHello (SNI), waiting for releaseClientHello()
-    kHelloRequest = 8,       // TLS 1.2 HelloRequest received (client)
-    kCertRequest = 16,       // TLS 1.3 post-handshake CertificateRequest received (client)
+    kClientHelloHeld = 4,    // server paused after ClientHello (SNI): the socket picks a context
   };
+  // (A HelloRequest or post-handshake CertificateRequest shows as GNUTLS_E_REHANDSHAKE /
+  // GNUTLS_E_REAUTH_REQUEST from recv(), so they need no event bit.)
 
  private:
   void Close();
