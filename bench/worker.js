@@ -10,6 +10,22 @@ const gtls = require('..');
 const STACKS = { gnutls: gtls, node: nodeTls };
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 
+/** Writes `bytes` bytes of CHUNK to `s`, honouring backpressure ('drain'). */
+function writeBytes(s, bytes) {
+  let left = bytes;
+  const pump = () => {
+    while (left > 0) {
+      const n = Math.min(left, CHUNK.length);
+      left -= n;
+      if (!s.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) {
+        s.once('drain', pump);
+        return;
+      }
+    }
+  };
+  pump();
+}
+
 let certs = null;
 let cpuMark = process.cpuUsage();
 let current = null; // { server, sockets:Set } or client sockets of the running job
@@ -81,15 +97,7 @@ function serverJob(msg) {
       // Wait for the client's 'go', then write cfg.bytes and end.
       s.once('data', () => {
         mark();
-        let left = cfg.bytes;
-        const pump = () => {
-          while (left > 0) {
-            const n = Math.min(left, CHUNK.length);
-            left -= n;
-            if (!s.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) { s.once('drain', pump); return; }
-          }
-        };
-        pump();
+        writeBytes(s, cfg.bytes);
       });
     } else if (mode === 'sink') {
       mark();
@@ -190,15 +198,7 @@ async function clientBulk(tls, opts, cfg) {
     await new Promise((resolve, reject) => {
       s.once('data', () => resolve());
       s.on('error', reject);
-      let left = cfg.bytes;
-      const pump = () => {
-        while (left > 0) {
-          const n = Math.min(left, CHUNK.length);
-          left -= n;
-          if (!s.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) { s.once('drain', pump); return; }
-        }
-      };
-      pump();
+      writeBytes(s, cfg.bytes);
     });
   }
   const ms = now() - t0;
