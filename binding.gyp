@@ -5,6 +5,7 @@
       "sources": [
         "src-native/addon.cc",
         "src-native/context.cc",
+        "src-native/record-queue.cc",
         "src-native/session.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what node-gnutls needs on a Debian machine (GnuTLS headers and tools, the peers the
-# tests talk to, a C++ toolchain, valgrind for the memcheck test), then the npm dependencies,
-# which builds the addon and lib/.
+# tests talk to, a C++ toolchain, valgrind for the memcheck test, SoftHSM for the PKCS#11 tests,
+# clang with libFuzzer for the native fuzz target), then the npm dependencies, which builds the
+# addon and lib/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,10 @@ have g++ || need+=(g++)
 have python3 || need+=(python3)
 have valgrind || need+=(valgrind)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+have softhsm2-util || need+=(softhsm2)
+have p11tool || need+=(gnutls-bin)
+have clang++ || need+=(clang)
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || need+=(libclang-rt-14-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"

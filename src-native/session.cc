@@ -13,7 +13,7 @@ namespace {
 constexpr int kNoCode = 1;  // pending_code_ when nothing is pending (GnuTLS codes are <= 0)
 constexpr size_t kRecvChunk = 64 * 1024;
 constexpr size_t kKeepCapacity = 32 * 1024;  // queue capacity a drained session may keep
-constexpr uint8_t kApplicationData = 23;  // TLS record content type
+constexpr int kApplicationData = RecordQueue::kApplicationData;
 
 const char kHex[] = "0123456789abcdef";
 void AppendHex(std::string& s, const unsigned char* p, size_t n) {
@@ -104,7 +104,7 @@ void Session::Close() {
   session_ = nullptr;
   addon_->live_sessions--;
   if (!context_ref_.IsEmpty()) context_ref_.Reset();
-  std::vector<uint8_t>().swap(in_);
+  in_.Clear();
   std::vector<uint8_t>().swap(out_);
 }
 
@@ -117,46 +117,17 @@ gnutls_session_t Session::Live(const Napi::CallbackInfo& info) {
 
 ssize_t Session::Pull(gnutls_transport_ptr_t ptr, void* data, size_t len) {
   Session* self = static_cast<Session*>(ptr);
-  size_t avail = self->in_.size() - self->in_off_;
-  if (avail == 0) {
-    gnutls_transport_set_errno(self->session_, EAGAIN);
-    return -1;
-  }
-  size_t n = std::min(avail, len);
-  if (self->hold_app_data_) n = std::min(n, self->Allowance(avail));
+  size_t n = self->in_.Pull(static_cast<uint8_t*>(data), len, self->hold_app_data_);
   if (n == 0) {
     gnutls_transport_set_errno(self->session_, EAGAIN);
     return -1;
   }
-  memcpy(data, self->in_.data() + self->in_off_, n);
-  self->Track(self->in_.data() + self->in_off_, n);
-  self->in_off_ += n;
   return static_cast<ssize_t>(n);
-}
-
-// Follows TLS record framing (5-byte header: type, version, length) over the pulled bytes.
-void Session::Track(const uint8_t* p, size_t n) {
-  while (n > 0) {
-    if (body_left_ > 0) {
-      size_t k = std::min(n, body_left_);
-      body_left_ -= k;
-      p += k;
-      n -= k;
-      continue;
-    }
-    if (hdr_seen_ == 0) cur_type_ = *p;
-    hdr_[hdr_seen_++] = *p++;
-    n--;
-    if (hdr_seen_ == 5) {
-      body_left_ = (size_t{hdr_[3]} << 8) | hdr_[4];
-      hdr_seen_ = 0;
-    }
-  }
 }
 
 int Session::PullTimeout(gnutls_transport_ptr_t ptr, unsigned int) {
   Session* self = static_cast<Session*>(ptr);
-  return self->in_.size() > self->in_off_ ? 1 : 0;
+  return self->in_.Pending() > 0 ? 1 : 0;
 }
 
 ssize_t Session::PushVec(gnutls_transport_ptr_t ptr, const giovec_t* iov, int iovcnt) {
@@ -363,31 +334,8 @@ Napi::Value Session::HoldClientHello(const Napi::CallbackInfo& info) {
 Napi::Value Session::Feed(const Napi::CallbackInfo& info) {
   Live(info);
   auto buf = info[0].As<Napi::Buffer<uint8_t>>();
-  if (in_off_ == in_.size()) {
-    in_.clear();
-    in_off_ = 0;
-  } else if (in_off_ > in_.size() / 2) {
-    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(in_off_));
-    in_off_ = 0;
-  }
-  in_.insert(in_.end(), buf.Data(), buf.Data() + buf.Length());
-  return Napi::Number::New(info.Env(), static_cast<double>(in_.size() - in_off_));
-}
-
-int Session::NextType() const {
-  if (hdr_seen_ > 0 || body_left_ > 0) return cur_type_;  // inside a record
-  return in_off_ < in_.size() ? in_[in_off_] : -1;
-}
-
-// While holding application data: up to the end of the current record, or of the next one when
-// it is not application data (its header may still be incomplete: then just the header bytes).
-size_t Session::Allowance(size_t avail) const {
-  if (NextType() == kApplicationData) return 0;
-  if (hdr_seen_ > 0) return 5 - hdr_seen_;
-  if (body_left_ > 0) return body_left_;
-  if (avail < 5) return avail;
-  const uint8_t* h = in_.data() + in_off_;
-  return 5 + ((size_t{h[3]} << 8) | h[4]);
+  in_.Append(buf.Data(), buf.Length());
+  return Napi::Number::New(info.Env(), static_cast<double>(in_.Pending()));
 }
 
 // nextRecordType(): the content type of the record GnuTLS reads next or is inside (20 CCS,
@@ -395,7 +343,7 @@ size_t Session::Allowance(size_t avail) const {
 // before TLS 1.3 hides the types.
 Napi::Value Session::NextRecordType(const Napi::CallbackInfo& info) {
   Live(info);
-  return Napi::Number::New(info.Env(), NextType());
+  return Napi::Number::New(info.Env(), in_.NextType());
 }
 
 // handshake(holdAppData?): gnutls_handshake(); with holdAppData, application-data records are
@@ -430,36 +378,28 @@ Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
   std::vector<uint8_t>& plain = addon_->recv_scratch;
   for (;;) {
     if (mode == 1 && gnutls_record_check_pending(s) == 0) break;
-    if (mode == 2 && gnutls_record_check_pending(s) == 0 && NextType() != kApplicationData) break;
+    if (mode == 2 && gnutls_record_check_pending(s) == 0 && in_.NextType() != kApplicationData) break;
     if (plain.size() < got + kRecvChunk) plain.resize(got + kRecvChunk);
-    size_t consumed_before = in_off_;
+    size_t consumed_before = in_.Consumed();
     ssize_t r = gnutls_record_recv(s, plain.data() + got, plain.size() - got);
     // After a post-handshake message (NewSessionTicket, KeyUpdate, ...) GnuTLS answers
     // GNUTLS_E_AGAIN although more records may be waiting: retry while input is being consumed.
-    if (r == GNUTLS_E_AGAIN && in_off_ != consumed_before) continue;
+    if (r == GNUTLS_E_AGAIN && in_.Consumed() != consumed_before) continue;
     if (r > 0) {
       got += static_cast<size_t>(r);
       if (got >= max) break;
       continue;
     }
     if (got == 0) {
-      Trim();
+      in_.Trim();
       return Napi::Number::New(env, static_cast<double>(r));
     }
     if (r != GNUTLS_E_AGAIN) pending_code_ = static_cast<int>(r);
     break;
   }
-  Trim();
+  in_.Trim();
   if (got == 0) return Napi::Number::New(env, GNUTLS_E_AGAIN);
   return Napi::Buffer<uint8_t>::Copy(env, plain.data(), got);
-}
-
-void Session::Trim() {
-  if (in_off_ == in_.size()) {
-    in_off_ = 0;
-    if (in_.capacity() > kKeepCapacity) std::vector<uint8_t>().swap(in_);
-    else in_.clear();
-  }
 }
 
 // send(buf | buf[]): encrypts everything (records corked together); returns bytes or a code.

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "record-queue.h"
+
 namespace ngtls {
 class Addon;
 class Context;
@@ -82,19 +84,8 @@ class Session : public Napi::ObjectWrap<Session> {
   Context* context_ = nullptr;  // kept alive by context_ref_
   bool refuse_resumption_ = false;
 
-  std::vector<uint8_t> in_;  // ciphertext fed in, not yet read by GnuTLS
-  size_t in_off_ = 0;
-  // Record framing of what GnuTLS has pulled so far: header bytes seen of the current record
-  // and body bytes still to come. Both 0 means GnuTLS stands at a record boundary.
-  uint8_t hdr_[5] = {0, 0, 0, 0, 0};
-  size_t hdr_seen_ = 0;
-  size_t body_left_ = 0;
-  int cur_type_ = -1;            // content type of the record being pulled (when inside one)
+  RecordQueue in_;               // ciphertext fed in, not yet read by GnuTLS
   bool hold_app_data_ = false;   // Pull hands no application-data record to GnuTLS (re-handshake)
-  void Track(const uint8_t* p, size_t n);
-  void Trim();                   // gives back queue capacity once drained (idle sessions stay small)
-  int NextType() const;          // type of the record GnuTLS reads next or is inside; -1: unknown
-  size_t Allowance(size_t avail) const;  // bytes Pull may hand out while holding application data
   std::vector<uint8_t> out_;    // ciphertext GnuTLS wrote, not yet taken by JS
   int pending_code_;            // a code seen after data was returned; reported by the next recv
 
