@@ -5,8 +5,10 @@
       "sources": [
         "src-native/addon.cc",
         "src-native/context.cc",
+        "src-native/context-keys.cc",
         "src-native/record-queue.cc",
-        "src-native/session.cc"
+        "src-native/session.cc",
+        "src-native/session-extras.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_ADDON_API_CPP_EXCEPTIONS",

@@ -21,18 +21,38 @@ const KX: Record<string, { openssl: string; gnutls: string }> = {
   ECDHE_RSA: { openssl: 'ECDHE-RSA-', gnutls: 'ECDHE-RSA' },
   DHE_RSA: { openssl: 'DHE-RSA-', gnutls: 'DHE-RSA' },
   RSA: { openssl: '', gnutls: 'RSA' },
+  ECDHE_PSK: { openssl: 'ECDHE-PSK-', gnutls: 'ECDHE-PSK' },
+  DHE_PSK: { openssl: 'DHE-PSK-', gnutls: 'DHE-PSK' },
+  RSA_PSK: { openssl: 'RSA-PSK-', gnutls: 'RSA-PSK' },
+  PSK: { openssl: 'PSK-', gnutls: 'PSK' },
 };
 const MACS: Record<string, string> = { SHA: 'SHA1', SHA256: 'SHA256', SHA384: 'SHA384' };
 
 /** 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256' → 'ECDHE-RSA-AES128-GCM-SHA256' (TLS 1.3 names unchanged). */
 export function opensslName(iana: string): string {
-  const m = /^TLS_(.+)_WITH_(.+)_(SHA|SHA256|SHA384)$/.exec(iana);
+  const m = /^TLS_(.+)_WITH_(.+?)(?:_(SHA|SHA256|SHA384))?$/.exec(iana);
   if (!m) return iana;
   const kx = KX[m[1]];
   const c = CIPHERS[m[2]];
   if (!kx || !c) return iana;
-  const mac = c.mac === 'AEAD' && m[2] === 'CHACHA20_POLY1305' ? '' : `-${m[3]}`;
+  const mac = !m[3] || (c.mac === 'AEAD' && m[2] === 'CHACHA20_POLY1305') ? '' : `-${m[3]}`;
   return `${kx.openssl}${c.openssl}${mac}`;
+}
+
+/** GnuTLS's suite name ('TLS_ECDHE_RSA_AES_128_GCM_SHA256', 'TLS_RSA_AES_128_CBC_SHA1') → IANA's. */
+export function gnutlsSuiteToIana(name: string): string {
+  if (TLS13[name]) return name;
+  const body = name.replace(/^TLS_/, '');
+  const kxKey = Object.keys(KX)
+    .sort((a, b) => b.length - a.length)
+    .find((k) => body.startsWith(`${k}_`));
+  if (!kxKey) return name;
+  let rest = body.slice(kxKey.length + 1);
+  const cKey = Object.keys(CIPHERS).find((c) => rest.startsWith(c));
+  if (!cKey) return name;
+  rest = rest.slice(cKey.length);
+  const mac = rest === '_SHA1' ? 'SHA' : rest === '' ? (cKey.endsWith('CCM') ? '' : 'SHA256') : rest.slice(1);
+  return mac ? `TLS_${kxKey}_WITH_${cKey}_${mac}` : `TLS_${kxKey}_WITH_${cKey}`;
 }
 
 const TLS13: Record<string, string> = {

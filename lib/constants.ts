@@ -25,6 +25,7 @@ export const E = {
 export const INIT = {
   ALLOW_ID_CHANGE: 1 << 7,
   POST_HANDSHAKE_AUTH: 1 << 14,
+  ENABLE_RAWPK: 1 << 18,
   AUTO_REAUTH: 1 << 19,
   NO_TICKETS_TLS12: 1 << 23,
 } as const;

@@ -22,6 +22,8 @@ export interface TLSSocketEvents {
   rehandshakeRequest: (request: RehandshakeRequest) => void;
   /** Client: our answer to a re-auth request was sent. */
   reauth: () => void;
+  /** Client with `requestOCSP`: the OCSP response the server stapled (DER). */
+  OCSPResponse: (response: Buffer) => void;
   /** A re-handshake the peer started completed. */
   renegotiated: () => void;
   data: (chunk: Buffer) => void;
@@ -46,6 +48,12 @@ export interface ServerEvents {
   tlsClientError: (err: TLSError, socket: TLSSocket | net.Socket) => void;
   connection: (socket: net.Socket) => void;
   keylog: (line: Buffer, socket: TLSSocket) => void;
+  /** A client asked for OCSP stapling: call back with a DER response (or null for none). */
+  OCSPRequest: (
+    certificate: Buffer | null,
+    issuer: Buffer | null,
+    callback: (err: Error | null, response?: Buffer | null) => void,
+  ) => void;
   listening: () => void;
   close: () => void;
   error: (err: Error) => void;

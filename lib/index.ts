@@ -1,6 +1,8 @@
 // node-gnutls: Node's tls API with GnuTLS doing the TLS.
 import * as nodeTls from 'tls';
 import { binding } from './native';
+import { opensslName, gnutlsSuiteToIana } from './ciphers';
+import { priorityFor } from './secure-context';
 
 export { TLSError } from './errors';
 export {
@@ -10,7 +12,16 @@ export {
   DEFAULT_MIN_VERSION,
   DEFAULT_MAX_VERSION,
 } from './secure-context';
-export { TLSSocket, TLSSocketOptions, VerifyClientMode, CipherNameAndProtocol, EphemeralKeyInfo, SNICallback } from './tls-socket';
+export {
+  TLSSocket,
+  TLSSocketOptions,
+  VerifyClientMode,
+  CipherNameAndProtocol,
+  EphemeralKeyInfo,
+  SNICallback,
+  NegotiatedParameters,
+} from './tls-socket';
+export { PeerPublicKey, ServerPskCallback, ClientPskCallback, ChannelBindingType, publicKeyPin } from './features';
 export { Server, TlsOptions, createServer, DEFAULT_HANDSHAKE_TIMEOUT } from './server';
 export { connect, ConnectionOptions } from './connect';
 export { TLSSocketEvents, ServerEvents } from './events';
@@ -32,3 +43,42 @@ export const CLIENT_RENEG_WINDOW = 600;
 
 /** The GnuTLS version the addon runs against. */
 export const gnutlsVersion: string = binding.version();
+
+export interface CipherSuiteInfo {
+  /** GnuTLS's name, e.g. 'TLS_ECDHE_ECDSA_AES_128_GCM_SHA256'. */
+  gnutlsName: string;
+  /** IANA name, e.g. 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256'. */
+  standardName: string;
+  /** OpenSSL's (Node's) name, e.g. 'ECDHE-ECDSA-AES128-GCM-SHA256'. */
+  name: string;
+  /** The two-byte IANA code point, e.g. 'c02b'. */
+  id: string;
+  minVersion: string | null;
+}
+
+/** The suites a GnuTLS priority string enables (default: this library's default policy), in order. */
+export function getCipherSuites(priority?: string): CipherSuiteInfo[] {
+  return binding.cipherSuites(priority ?? priorityFor({})).map((s) => {
+    const standardName = gnutlsSuiteToIana(s.name);
+    return {
+      gnutlsName: s.name,
+      standardName,
+      name: opensslName(standardName),
+      id: Buffer.from(s.id).toString('hex'),
+      minVersion: s.minVersion,
+    };
+  });
+}
+
+/** Node's tls.getCiphers(): lower-case OpenSSL names of the suites the default policy enables. */
+export function getCiphers(): string[] {
+  return [...new Set(getCipherSuites().map((s) => s.name.toLowerCase()))];
+}
+
+/** Load a PKCS#11 module (those p11-kit configures are loaded already). */
+export function addPkcs11Provider(modulePath: string): void {
+  if (typeof modulePath !== 'string' || modulePath === '') {
+    throw new TypeError('addPkcs11Provider: modulePath must be a non-empty string');
+  }
+  binding.addPkcs11Provider(modulePath);
+}

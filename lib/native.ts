@@ -16,6 +16,12 @@ export interface NativeInfo {
   safeRenegotiation: boolean;
   alpn: string | null;
   serverName: string | null;
+  clientSign: string | null;
+  ownCertType: string | null;
+  peerCertType: string | null;
+  statusRequested: boolean;
+  pskIdentity: string | null;
+  dhBits: number;
 }
 
 export interface NativeContext {
@@ -25,6 +31,8 @@ export interface NativeContext {
   addKeyPair(cert: Buffer, key: Buffer, passphrase?: string): number;
   addPkcs12(pfx: Buffer, passphrase?: string): number;
   addCrl(crl: Buffer): number;
+  addUrlKeyPair(cert: Buffer | string, keyUrl: string, pin?: string): number;
+  addRawPublicKey(spki: Buffer, key: Buffer, passphrase?: string): number;
   enableTickets(): void;
   getTicketKey(): Buffer | undefined;
   setTicketKey(key: Buffer): void;
@@ -66,6 +74,17 @@ export interface NativeSession {
   exportKeyingMaterial(label: string, length: number, context?: Buffer): Buffer;
   finished(peer: boolean): Buffer | undefined;
   close(): void;
+  setPsk(callback: (arg: string | null) => unknown, hint?: string): void;
+  requestOcsp(): void;
+  ocspResponse(): Buffer | undefined;
+  setOcspResponse(response: Buffer | null): void;
+  channelBinding(type: 0 | 1 | 2): Buffer | undefined;
+}
+
+export interface NativeCipherSuite {
+  name: string;
+  id: [number, number];
+  minVersion: string | null;
 }
 
 export interface NativeBinding {
@@ -77,6 +96,8 @@ export interface NativeBinding {
   alertName(alert: number): string | null;
   version(): string;
   liveSessions(): number;
+  cipherSuites(priority: string): NativeCipherSuite[];
+  addPkcs11Provider(modulePath: string): void;
 }
 
 export const binding = load(path.join(__dirname, '..')) as NativeBinding;

@@ -1,5 +1,5 @@
 // SecureContext: credentials, trust and priorities parsed once and shared by many sockets.
-import { X509Certificate } from 'crypto';
+import { X509Certificate, createPrivateKey, createPublicKey } from 'crypto';
 import { binding, NativeContext } from './native';
 import { ciphersToPriority } from './ciphers';
 import { TLSError, nodeError } from './errors';
@@ -30,7 +30,22 @@ export interface SecureContextOptions {
   priority?: string;
   /** Permit renegotiation without RFC 5746 safe renegotiation (adds GnuTLS's %UNSAFE_RENEGOTIATION). */
   allowUnsafeRenegotiation?: boolean;
+  /**
+   * RFC 7250: present this bare public key instead of an X.509 certificate. The public key is
+   * derived from `key` unless `publicKey` (SPKI, PEM) is given.
+   */
+  rawPublicKey?: { key: BinaryLike; passphrase?: string; publicKey?: BinaryLike };
+  /**
+   * Accept a peer that presents a raw public key (RFC 7250) when its SPKI SHA-256 pin
+   * (`'sha256/<base64>'`, see `TLSSocket#getPeerPublicKey()`) is listed here.
+   */
+  pinnedPublicKeys?: string[];
+  /** Server: a DER OCSP response stapled for this context's certificate when a client asks. */
+  ocspResponse?: Buffer;
 }
+
+/** Socket and server options that also shape the context: a `pskCallback` makes PSK negotiable. */
+type ContextInput = SecureContextOptions & { pskCallback?: unknown };
 
 export const DEFAULT_MIN_VERSION: TLSVersion = 'TLSv1.2';
 export const DEFAULT_MAX_VERSION: TLSVersion = 'TLSv1.3';
@@ -54,10 +69,19 @@ function versionTokens(min: TLSVersion, max: TLSVersion): string {
 }
 
 /** The GnuTLS priority string that the options describe. */
-export function priorityFor(o: SecureContextOptions): string {
-  const p = basePriority(o);
+export function priorityFor(o: ContextInput): string {
+  let p = basePriority(o);
+  if (o.pskCallback) p += ':+ECDHE-PSK:+DHE-PSK:+PSK';
+  // Raw public keys first, X.509 still accepted from peers that do not do RFC 7250.
+  if (usesRawPublicKeys(o)) p += ':-CTYPE-ALL:+CTYPE-RAWPK:+CTYPE-X509';
   return o.allowUnsafeRenegotiation ? `${p}:%UNSAFE_RENEGOTIATION` : p;
 }
+
+function usesRawPublicKeys(o: SecureContextOptions): boolean {
+  return o.rawPublicKey !== undefined || (o.pinnedPublicKeys?.length ?? 0) > 0;
+}
+
+const PKCS11_URL = /^pkcs11:/i;
 
 function basePriority(o: SecureContextOptions): string {
   const explicitVersions = o.minVersion !== undefined || o.maxVersion !== undefined;
@@ -91,16 +115,30 @@ function list<T>(v: T | T[] | undefined): T[] {
   return v === undefined || v === null ? [] : Array.isArray(v) ? v : [v];
 }
 
+/** PEM (one or many) or DER certificates → DER Buffers. PKCS#11 URLs yield nothing. */
+function derCertificates(input: BinaryLike): Buffer[] {
+  if (typeof input === 'string' && PKCS11_URL.test(input)) return [];
+  const text = typeof input === 'string' ? input : Buffer.from(input).toString('latin1');
+  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (pems) return pems.map((pem) => new X509Certificate(pem).raw);
+  return typeof input === 'string' ? [] : [Buffer.from(input)];
+}
+
 export class SecureContext {
   /** The native credentials object (GnuTLS certificate credentials + priority cache). */
   readonly context: NativeContext;
   readonly priority: string;
-  /** Whether this context holds a certificate of its own (key + cert or pfx). */
+  /** Whether this context holds a certificate of its own (key + cert, pfx, or a raw public key). */
   readonly hasCertificate: boolean;
+  /** Sessions made from this context negotiate raw public keys (GNUTLS_ENABLE_RAWPK). */
+  readonly rawPublicKeys: boolean;
+  readonly pinnedPublicKeys: readonly string[];
+  readonly ocspResponse: Buffer | undefined;
+  private readonly _certInput: BinaryLike[];
   private readonly _caInput: BinaryLike[];
   private _trusted: Buffer[] | null = null;
 
-  constructor(options: SecureContextOptions = {}) {
+  constructor(options: ContextInput = {}) {
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
     this.context = new binding.Context();
     this.priority = priorityFor(options);
@@ -120,7 +158,11 @@ export class SecureContext {
 
     const certs = list(options.cert);
     const keys = list(options.key);
-    this.hasCertificate = keys.length > 0 || list(options.pfx).length > 0;
+    this._certInput = certs;
+    this.rawPublicKeys = usesRawPublicKeys(options);
+    this.pinnedPublicKeys = [...(options.pinnedPublicKeys ?? [])];
+    if (options.ocspResponse !== undefined) this.ocspResponse = toBuffer(options.ocspResponse, 'ocspResponse');
+    this.hasCertificate = keys.length > 0 || list(options.pfx).length > 0 || options.rawPublicKey !== undefined;
     if (keys.length > 0 && certs.length === 0) {
       throw nodeError('ERR_TLS_KEY_WITHOUT_CERT', 'A private key was given without a certificate (`cert`)');
     }
@@ -129,8 +171,26 @@ export class SecureContext {
       const pem = isObj ? (k as KeyObjectLike).pem : (k as BinaryLike);
       const pass = (isObj ? (k as KeyObjectLike).passphrase : undefined) ?? options.passphrase;
       const cert = certs[Math.min(i, certs.length - 1)];
-      this.context.addKeyPair(toBuffer(cert, 'cert'), toBuffer(pem, 'key'), pass);
+      if (typeof pem === 'string' && PKCS11_URL.test(pem)) {
+        // The key stays in the token; `passphrase` is its PIN (or put pin-value in the URL).
+        const c = typeof cert === 'string' && PKCS11_URL.test(cert) ? cert : toBuffer(cert, 'cert');
+        this.context.addUrlKeyPair(c, pem, pass);
+      } else {
+        this.context.addKeyPair(toBuffer(cert, 'cert'), toBuffer(pem, 'key'), pass);
+      }
     });
+    if (options.rawPublicKey !== undefined) {
+      const rpk = options.rawPublicKey;
+      const key = toBuffer(rpk.key, 'rawPublicKey.key');
+      const pass = rpk.passphrase ?? options.passphrase;
+      const spki =
+        rpk.publicKey !== undefined
+          ? toBuffer(rpk.publicKey, 'rawPublicKey.publicKey')
+          : Buffer.from(
+              createPublicKey(createPrivateKey({ key, passphrase: pass, format: 'pem' })).export({ type: 'spki', format: 'pem' }),
+            );
+      this.context.addRawPublicKey(spki, key, pass);
+    }
     for (const p of list(options.pfx)) {
       const isObj = typeof p === 'object' && !Buffer.isBuffer(p) && !(p instanceof Uint8Array);
       const buf = isObj ? (p as PxfObjectLike).buf : (p as BinaryLike);
@@ -139,16 +199,18 @@ export class SecureContext {
     }
   }
 
+  /** This context's own certificate chain from `cert`, DER, leaf first (parsed on each call). */
+  ownChain(): Buffer[] {
+    const out: Buffer[] = [];
+    for (const c of this._certInput) out.push(...derCertificates(c));
+    return out;
+  }
+
   /** The CA certificates given in `ca`, one DER Buffer each (parsed on first use). */
   trustedCertificates(): readonly Buffer[] {
     if (!this._trusted) {
       const out: Buffer[] = [];
-      for (const ca of this._caInput) {
-        const text = typeof ca === 'string' ? ca : Buffer.from(ca).toString('latin1');
-        const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-        if (pems) for (const pem of pems) out.push(new X509Certificate(pem).raw);
-        else if (typeof ca !== 'string') out.push(Buffer.from(ca));
-      }
+      for (const ca of this._caInput) out.push(...derCertificates(ca));
       this._trusted = out;
     }
     return this._trusted;

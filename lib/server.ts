@@ -1,9 +1,10 @@
 // Server: a net.Server whose connections are wrapped in server-side TLSSockets.
 import * as net from 'net';
+import { hkdfSync } from 'crypto';
 import { SecureContext, SecureContextOptions, createSecureContext } from './secure-context';
 import { SNICallback, TLSSocket, TLSSocketOptions } from './tls-socket';
 import type { ServerEvents } from './events';
-import { TLSError } from './errors';
+import { TLSError, nodeError } from './errors';
 
 export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   requestCert?: boolean;
@@ -21,6 +22,23 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   verifyClientOnce?: boolean;
   /** Seconds a TLS 1.2 session stays resumable from the server's session-ID cache (default 300). */
   sessionTimeout?: number;
+  /** Node's server PSK callback: (socket, identity) → key | null. */
+  pskCallback?: TLSSocketOptions['pskCallback'];
+  /** TLS 1.2: the PSK identity hint sent to clients. */
+  pskIdentityHint?: string;
+  /**
+   * Session-ticket keys shared by servers that should resume each other's sessions: 48 bytes
+   * (Node's format; expanded to GnuTLS's key with HKDF-SHA256) or 64 bytes (GnuTLS's own key).
+   */
+  ticketKeys?: Buffer;
+}
+
+/** GnuTLS's 64-byte ticket master key for `keys` (48 bytes as Node takes them, or 64 as is). */
+function ticketMasterKey(keys: Buffer): Buffer {
+  if (!Buffer.isBuffer(keys)) throw nodeError('ERR_INVALID_ARG_TYPE', 'ticketKeys must be a Buffer');
+  if (keys.length === 64) return Buffer.from(keys);
+  if (keys.length === 48) return Buffer.from(hkdfSync('sha256', keys, Buffer.alloc(0), 'node-gnutls session ticket key', 64));
+  throw nodeError('ERR_INVALID_ARG_VALUE', `ticketKeys must be 48 bytes (Node's format) or 64 bytes (GnuTLS's), not ${keys.length}`);
 }
 
 export const DEFAULT_HANDSHAKE_TIMEOUT = 120000;
@@ -49,6 +67,7 @@ export class Server extends net.Server {
   private _tlsOptions: TlsOptions;
   private _context: SecureContext;
   private _contexts: Array<[RegExp, SecureContext]> = [];
+  private _ticketKeys: Buffer | null = null;
 
   constructor(options?: TlsOptions | ((socket: TLSSocket) => void), listener?: (socket: TLSSocket) => void) {
     if (typeof options === 'function') {
@@ -60,6 +79,7 @@ export class Server extends net.Server {
     this._tlsOptions = opts;
     this._context = opts.secureContext ?? createSecureContext(opts);
     if (opts.sessionTimeout !== undefined) this._context.context.setSessionCache(SESSION_CACHE_SIZE, opts.sessionTimeout);
+    if (opts.ticketKeys !== undefined) this.setTicketKeys(opts.ticketKeys);
     this.on('connection', (raw: net.Socket) => this._wrap(raw));
     if (listener) this.on('secureConnection', listener);
   }
@@ -86,6 +106,8 @@ export class Server extends net.Server {
         allowUnsafeRenegotiation: o.allowUnsafeRenegotiation,
         verifyClient: o.verifyClient,
         verifyClientOnce: o.verifyClientOnce,
+        pskCallback: o.pskCallback,
+        pskIdentityHint: o.pskIdentityHint,
       });
     } catch (err) {
       raw.destroy();
@@ -106,6 +128,7 @@ export class Server extends net.Server {
   /** Serve `context` (or options for one) to clients whose SNI matches `hostname` (wildcards allowed). */
   addContext(hostname: string, context: SecureContext | SecureContextOptions): void {
     const ctx = context instanceof SecureContext ? context : createSecureContext(context as SecureContextOptions);
+    if (this._ticketKeys) ctx.context.setTicketKey(ticketMasterKey(this._ticketKeys));
     this._contexts.push([hostnameRegExp(hostname), ctx]);
   }
 
@@ -115,6 +138,22 @@ export class Server extends net.Server {
     this._context = createSecureContext(this._tlsOptions);
     const timeout = this._tlsOptions.sessionTimeout;
     if (timeout !== undefined) this._context.context.setSessionCache(SESSION_CACHE_SIZE, timeout);
+    if (this._ticketKeys) this._context.context.setTicketKey(ticketMasterKey(this._ticketKeys));
+  }
+
+  /** The session-ticket keys: as given to setTicketKeys()/`ticketKeys`, else GnuTLS's 64-byte key. */
+  getTicketKeys(): Buffer {
+    if (this._ticketKeys) return Buffer.from(this._ticketKeys);
+    this._context.context.enableTickets();
+    return this._context.context.getTicketKey() as Buffer;
+  }
+
+  /** Replace the session-ticket keys (48 or 64 bytes) for every context of this server. */
+  setTicketKeys(keys: Buffer): void {
+    const master = ticketMasterKey(keys);
+    this._ticketKeys = Buffer.from(keys);
+    this._context.context.setTicketKey(master);
+    for (const [, ctx] of this._contexts) ctx.context.setTicketKey(master);
   }
 }
 

@@ -2,11 +2,24 @@
 // with GnuTLS doing the TLS in a native Session driven over memory.
 import { Duplex } from 'stream';
 import * as net from 'net';
+import { X509Certificate } from 'crypto';
 import { binding, NativeSession, NativeInfo } from './native';
 import { ALERT, ALERT_LEVEL, ALPN_MANDATORY, ALPN_SERVER_PRECEDENCE, E, EV, INIT, SFLAGS } from './constants';
 import { TLSError, gnutlsError, nodeError } from './errors';
 import { SecureContext, SecureContextOptions, createSecureContext } from './secure-context';
 import { opensslName } from './ciphers';
+import {
+  CHANNEL_BINDINGS,
+  ChannelBindingType,
+  ClientPskCallback,
+  PeerPublicKey,
+  ServerPskCallback,
+  appendKeylog,
+  keylogFile,
+  peerPublicKey,
+  pskBridge,
+  rawKeyFailure,
+} from './features';
 import {
   DetailedPeerCertificate,
   PeerCertificate,
@@ -62,6 +75,12 @@ export interface TLSSocketOptions extends SecureContextOptions {
   verifyClient?: VerifyClientMode;
   /** Server: do not ask for the client certificate again in a re-handshake (SSL_VERIFY_CLIENT_ONCE). */
   verifyClientOnce?: boolean;
+  /** Node's PSK callback. Server: (socket, identity) → key | null. Client: (hint) → { psk, identity } | null. */
+  pskCallback?: ServerPskCallback | ClientPskCallback;
+  /** Server, TLS 1.2: the identity hint sent to PSK clients. */
+  pskIdentityHint?: string;
+  /** Client: ask the server to staple an OCSP response (the 'OCSPResponse' event). */
+  requestOCSP?: boolean;
 }
 
 export type VerifyClientMode = 'none' | 'request' | 'require' | 'verify-if-sent';
@@ -90,6 +109,29 @@ export interface EphemeralKeyInfo {
   size?: number;
 }
 
+export interface NegotiatedParameters {
+  protocol: string | null;
+  cipherSuite: string | null;
+  cipher: string | null;
+  mac: string | null;
+  keyExchange: string | null;
+  group: string | null;
+  /** Signature algorithm of the server's handshake signature. */
+  serverSignature: string | null;
+  /** Signature algorithm of the client's CertificateVerify (when it sent a certificate). */
+  clientSignature: string | null;
+  certificateType: { own: string | null; peer: string | null };
+  /** Server: the PSK identity the client used. */
+  pskIdentity: string | null;
+}
+
+/** The certificate in `trusted` that issued `leaf` (DER), if any. */
+function findIssuer(leaf: Buffer | undefined, trusted: readonly Buffer[]): Buffer | undefined {
+  if (!leaf) return undefined;
+  const cert = new X509Certificate(leaf);
+  return trusted.find((t) => cert.checkIssued(new X509Certificate(t)));
+}
+
 type State = 'new' | 'handshaking' | 'sni' | 'secure' | 'closed';
 type PendingWrite = { chunks: Buffer[]; cb: (err?: Error | null) => void };
 
@@ -104,6 +146,8 @@ const GROUPS: Record<string, { name: string; size: number; type: string }> = {
   FFDHE3072: { name: 'ffdhe3072', size: 3072, type: 'DH' },
   FFDHE4096: { name: 'ffdhe4096', size: 4096, type: 'DH' },
 };
+/** gnutls_certificate_type_get_name(GNUTLS_CRT_RAWPK). */
+const RAW_PUBLIC_KEY = 'Raw Public Key';
 const SLICE = 1 << 20; // plaintext encrypted per native call for large writes
 const RECORD_APPLICATION_DATA = 23;
 /** Node's limits for client-initiated renegotiation: at most RENEG_LIMIT per RENEG_WINDOW_S seconds. */
@@ -179,6 +223,9 @@ export class TLSSocket extends Duplex {
   private _server: Server | undefined;
   private _readChunk: number;
   private _keylog = false;
+  private _keylogFile: string | undefined;
+  private _pskError: Error | null = null;
+  private _ocspResponse: Buffer | null = null;
   private _op: Operation | null = null;
   private _pumping = false;
   private _repump = false;
@@ -211,6 +258,7 @@ export class TLSSocket extends Duplex {
     // Plaintext per native recv() call: several records at once (one call per incoming chunk).
     this._readChunk = Math.max(256 * 1024, this.readableHighWaterMark);
     this._ctx = options.secureContext ?? createSecureContext(options);
+    this._keylogFile = keylogFile();
     this._session = this._newSession(this._ctx, true);
     this.on('newListener', (ev: string | symbol) => {
       if (ev !== 'keylog' || this._state === 'closed') return;
@@ -240,6 +288,7 @@ export class TLSSocket extends Duplex {
     // ticket offered in a re-handshake (OpenSSL clients do) and then fails to issue a new one.
     if (this._isServer) flags |= INIT.NO_TICKETS_TLS12;
     if (o.allowIdentityChange) flags |= INIT.ALLOW_ID_CHANGE;
+    if (ctx.rawPublicKeys) flags |= INIT.ENABLE_RAWPK;
     const s = new binding.Session(ctx.context, this._isServer, flags);
     try {
       this._configure(s, ctx, holdHello);
@@ -256,14 +305,25 @@ export class TLSSocket extends Duplex {
     // A server refuses a client whose ALPN list shares nothing with its own (no_application_protocol),
     // as Node does; a client that offers no ALPN at all is served.
     if (alpn.length > 0) s.setAlpn(alpn, this._isServer ? ALPN_SERVER_PRECEDENCE | ALPN_MANDATORY : 0);
+    if (o.pskCallback) {
+      const bridge = pskBridge(this._isServer, o.pskCallback, this, (err) => {
+        this._pskError ??= err;
+      });
+      s.setPsk(bridge, this._isServer ? o.pskIdentityHint : undefined);
+    }
+    if (this._keylogFile) s.enableKeylog(true);
     if (this._isServer) {
       ctx.context.enableTickets();
       s.enableTickets(ctx.context);
       const mode = this._verifyClientMode();
       if (mode !== 'none') s.setCertRequest(mode === 'require' ? 2 : 1);
-      if (mode === 'require') s.setVerifyCert(1);
-      else if (mode === 'verify-if-sent') s.setVerifyCert(2);
-      if (o.SNICallback && holdHello) {
+      // GnuTLS's in-handshake verification knows only X.509: raw public keys are checked
+      // against pinnedPublicKeys in _verify().
+      if (mode === 'require' && !ctx.rawPublicKeys) s.setVerifyCert(1);
+      else if (mode === 'verify-if-sent' && !ctx.rawPublicKeys) s.setVerifyCert(2);
+      if (ctx.ocspResponse) s.setOcspResponse(ctx.ocspResponse);
+      const ocspListener = (this._server?.listenerCount('OCSPRequest') ?? 0) > 0;
+      if ((o.SNICallback || ocspListener) && holdHello) {
         s.holdClientHello(true);
         this._helloBytes = [];
       }
@@ -275,6 +335,7 @@ export class TLSSocket extends Duplex {
         this.servername = name;
       }
       if (o.session) s.setSessionData(Buffer.from(o.session));
+      if (o.requestOCSP) s.requestOcsp();
     }
   }
 
@@ -346,18 +407,26 @@ export class TLSSocket extends Duplex {
       if (code === E.WARNING_ALERT_RECEIVED) continue;
       if (code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
       this._flush();
-      this._fail(gnutlsError(code, s.lastAlert(), 'handshake failed'));
+      const pskError = this._pskError;
+      this._fail(
+        pskError
+          ? new TLSError(pskError.message, { code: (pskError as { code?: string }).code ?? 'ERR_TLS_PSK_CALLBACK', cause: pskError })
+          : gnutlsError(code, s.lastAlert(), 'handshake failed'),
+      );
       return;
     }
   }
 
-  /** Server, ClientHello seen: ask SNICallback for the context, then resume. */
+  /** Server, ClientHello seen: ask SNICallback for the context, then OCSPRequest, then resume. */
   private _clientHello(): void {
     const name = this._session.info().serverName;
     this.servername = name ?? false;
     const cb = this._options.SNICallback;
-    if (!cb) return;
     this._state = 'sni';
+    if (!cb) {
+      this._ocspRequest(this._ctx);
+      return;
+    }
     let called = false;
     cb(name ?? '', (err, ctx) => {
       if (called || this._state !== 'sni') return;
@@ -366,25 +435,54 @@ export class TLSSocket extends Duplex {
         this._fail(new TLSError(err.message, { code: 'ERR_TLS_SNI_CALLBACK', cause: err }));
         return;
       }
-      const hello = this._helloBytes;
-      this._helloBytes = null;
-      if (ctx && ctx !== this._ctx && hello) {
-        // GnuTLS picked the certificate while parsing the ClientHello: replay it into a new
-        // session made from the chosen context.
-        try {
-          const fresh = this._newSession(ctx, false);
-          this._session.close();
-          this._session = fresh;
-          this._ctx = ctx;
-          fresh.feed(Buffer.concat(hello));
-        } catch (e) {
-          this._fail(e as Error);
-          return;
-        }
-      }
-      this._state = 'handshaking';
-      this._pump();
+      this._ocspRequest(ctx ?? this._ctx);
     });
+  }
+
+  /** Server: when the client asked for OCSP stapling, let 'OCSPRequest' listeners supply the response. */
+  private _ocspRequest(ctx: SecureContext): void {
+    const server = this._server;
+    if (!server || server.listenerCount('OCSPRequest') === 0 || !this._session.info().statusRequested) {
+      this._resumeHello(ctx);
+      return;
+    }
+    const chain = ctx.ownChain();
+    const issuer = chain[1] ?? findIssuer(chain[0], ctx.trustedCertificates());
+    let called = false;
+    server.emit('OCSPRequest', chain[0] ?? null, issuer ?? null, (err, response) => {
+      if (called || this._state !== 'sni') return;
+      called = true;
+      if (err) {
+        this._fail(new TLSError(err.message, { code: 'ERR_TLS_OCSP_CALLBACK', cause: err }));
+        return;
+      }
+      if (response) this._ocspResponse = Buffer.from(response);
+      this._resumeHello(ctx);
+    });
+  }
+
+  private _resumeHello(ctx: SecureContext): void {
+    const hello = this._helloBytes;
+    this._helloBytes = null;
+    if (ctx !== this._ctx && hello) {
+      // GnuTLS picked the certificate while parsing the ClientHello: replay it into a new
+      // session made from the chosen context.
+      try {
+        const fresh = this._newSession(ctx, false);
+        if (this._ocspResponse) fresh.setOcspResponse(this._ocspResponse);
+        this._session.close();
+        this._session = fresh;
+        this._ctx = ctx;
+        fresh.feed(Buffer.concat(hello));
+      } catch (e) {
+        this._fail(e as Error);
+        return;
+      }
+    } else if (this._ocspResponse) {
+      this._session.setOcspResponse(this._ocspResponse);
+    }
+    this._state = 'handshaking';
+    this._pump();
   }
 
   private _handshakeDone(): void {
@@ -398,7 +496,13 @@ export class TLSSocket extends Duplex {
     if (this._isServer) this.servername = this._info.serverName ?? false;
     // Every emit below may run a listener that destroys this socket: check before going on.
     this._drainKeylog();
-    if (this._gone || !this._verify()) return;
+    if (this._gone) return;
+    if (!this._isServer && this._options.requestOCSP) {
+      const response = s.ocspResponse();
+      if (response) this.emit('OCSPResponse', response);
+      if (this._gone) return;
+    }
+    if (!this._verify()) return;
     this.emit('secure');
     if (this._gone) return;
     if (this._isServer) {
@@ -424,9 +528,18 @@ export class TLSSocket extends Duplex {
     const o = this._options;
     if (this._isServer && this._verifyClientMode() === 'none') return true;
     const chain = this._session.peerCertificates();
-    const failure = verifyFailure(this._session.verifyPeer(), chain);
+    const info = this._info!;
+    if (o.pskCallback && chain.length === 0 && !info.resumed && /PSK/.test(info.kx ?? '')) {
+      this.authorized = true; // the pre-shared key authenticated both sides
+      return true;
+    }
+    const rawKey = info.peerCertType === RAW_PUBLIC_KEY;
+    const failure = rawKey ? null : verifyFailure(this._session.verifyPeer(), chain);
     let err: Error | null = null;
-    if (failure) {
+    if (rawKey) {
+      const key = peerPublicKey(info.peerCertType, chain[0]);
+      err = key ? rawKeyFailure(key.pin, this._ctx.pinnedPublicKeys) : new TLSError('no raw public key', { code: 'ERR_TLS_RAW_PUBLIC_KEY_NOT_PINNED' });
+    } else if (failure) {
       err = new TLSError(failure.message, { code: failure.code });
     } else if (!this._isServer) {
       const host = o.servername || o.host || 'localhost';
@@ -440,8 +553,13 @@ export class TLSSocket extends Duplex {
     const code = (err as { code?: string }).code;
     this.authorizationError = code ?? err.message;
     if (this._isServer) {
-      // GnuTLS already enforced 'require' and 'verify-if-sent' inside the handshake.
-      return true;
+      // GnuTLS already enforced 'require' and 'verify-if-sent' for X.509 inside the handshake.
+      const mode = this._verifyClientMode();
+      if (!rawKey || mode === 'request' || (mode === 'verify-if-sent' && chain.length === 0)) return true;
+      this._session.sendAlert(ALERT_LEVEL.FATAL, ALERT.BAD_CERTIFICATE);
+      this._flush();
+      this._fail(err as TLSError);
+      return false;
     }
     if (o.rejectUnauthorized === false) return true;
     this._session.sendAlert(ALERT_LEVEL.FATAL, alertFor(code ?? ''));
@@ -553,6 +671,7 @@ export class TLSSocket extends Duplex {
     const lines = this._session.takeKeylog();
     if (!lines) return;
     for (const line of lines) {
+      if (this._keylogFile) appendKeylog(this._keylogFile, line);
       if (this._gone) return;
       this.emit('keylog', line);
       this._server?.emit('keylog', line, this);
@@ -1151,6 +1270,41 @@ export class TLSSocket extends Duplex {
     }
     if (this._state !== 'secure') throw nodeError('ERR_SOCKET_CLOSED', 'TLS socket connection must be securely established');
     return this._session.exportKeyingMaterial(label, length, context ? Buffer.from(context) : undefined);
+  }
+
+  /**
+   * A channel binding (RFC 5929, RFC 9266) of this connection, computed by GnuTLS; undefined when
+   * the protocol has none ('tls-unique' under TLS 1.3).
+   */
+  getChannelBinding(type: ChannelBindingType): Buffer | undefined {
+    const t = CHANNEL_BINDINGS[type];
+    if (t === undefined) throw nodeError('ERR_INVALID_ARG_VALUE', `unknown channel binding type: ${String(type)}`);
+    if (this._state !== 'secure') throw nodeError('ERR_SOCKET_CLOSED', 'TLS socket connection must be securely established');
+    return this._session.channelBinding(t);
+  }
+
+  /** The peer's public key (from its certificate or its RFC 7250 raw key) with its SPKI pin. */
+  getPeerPublicKey(): PeerPublicKey | null {
+    if (this._state === 'closed' || !this._info) return null;
+    return peerPublicKey(this._info.peerCertType, this._session.peerCertificates()[0]);
+  }
+
+  /** What GnuTLS negotiated, in its own names. */
+  getNegotiatedParameters(): NegotiatedParameters | null {
+    const i = this._info;
+    if (!i) return null;
+    return {
+      protocol: i.protocol,
+      cipherSuite: i.suite,
+      cipher: i.cipher,
+      mac: i.mac,
+      keyExchange: i.kx,
+      group: i.group,
+      serverSignature: i.sign,
+      clientSignature: i.clientSign,
+      certificateType: { own: i.ownCertType, peer: i.peerCertType },
+      pskIdentity: i.pskIdentity,
+    };
   }
 
   /** GnuTLS's safe-renegotiation status (RFC 5746) for this session. */

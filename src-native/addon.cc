@@ -1,5 +1,7 @@
 #include "addon.h"
 
+#include <gnutls/pkcs11.h>
+
 #include "context.h"
 #include "session.h"
 
@@ -15,6 +17,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod("alertName", &Addon::AlertName),
       InstanceMethod("version", &Addon::Version),
       InstanceMethod("liveSessions", &Addon::LiveSessions),
+      InstanceMethod("cipherSuites", &Addon::CipherSuites),
+      InstanceMethod("addPkcs11Provider", &Addon::AddPkcs11Provider),
   });
 }
 
@@ -44,6 +48,51 @@ Napi::Value Addon::Version(const Napi::CallbackInfo& info) {
 
 Napi::Value Addon::LiveSessions(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(live_sessions));
+}
+
+// cipherSuites(priority): the suites a priority string enables, in order of preference, as
+// [{ name, id: [hi, lo], minVersion }]. Parsed by GnuTLS; throws with errorOffset when invalid.
+Napi::Value Addon::CipherSuites(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string str = info[0].As<Napi::String>();
+  gnutls_priority_t p = nullptr;
+  const char* err_pos = nullptr;
+  int ret = gnutls_priority_init(&p, str.c_str(), &err_pos);
+  if (ret < 0) {
+    Napi::Error err = MakeGnutlsError(env, ret, "invalid priority string");
+    if (err_pos) err.Value().Set("errorOffset", Napi::Number::New(env, static_cast<double>(err_pos - str.c_str())));
+    throw err;
+  }
+  Napi::Array out = Napi::Array::New(env);
+  unsigned sidx = 0;
+  for (unsigned i = 0;; i++) {
+    ret = gnutls_priority_get_cipher_suite_index(p, i, &sidx);
+    if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
+    if (ret < 0) continue;  // not usable with this build
+    unsigned char id[2];
+    gnutls_protocol_t min_version;
+    const char* name = gnutls_cipher_suite_info(sidx, id, nullptr, nullptr, nullptr, &min_version);
+    if (!name) continue;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", name);
+    Napi::Array idv = Napi::Array::New(env, 2);
+    idv.Set(0u, Napi::Number::New(env, id[0]));
+    idv.Set(1u, Napi::Number::New(env, id[1]));
+    o.Set("id", idv);
+    const char* v = gnutls_protocol_get_name(min_version);
+    o.Set("minVersion", v ? Napi::Value(Napi::String::New(env, v)) : env.Null());
+    out.Set(out.Length(), o);
+  }
+  gnutls_priority_deinit(p);
+  return out;
+}
+
+// addPkcs11Provider(modulePath): loads a PKCS#11 module (besides those p11-kit configures).
+Napi::Value Addon::AddPkcs11Provider(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>();
+  int ret = gnutls_pkcs11_add_provider(path.c_str(), nullptr);
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "cannot load PKCS#11 module " + path);
+  return info.Env().Undefined();
 }
 
 Napi::Error MakeGnutlsError(Napi::Env env, int code, const std::string& what) {

@@ -29,6 +29,8 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value AlertName(const Napi::CallbackInfo& info);
   Napi::Value Version(const Napi::CallbackInfo& info);
   Napi::Value LiveSessions(const Napi::CallbackInfo& info);
+  Napi::Value CipherSuites(const Napi::CallbackInfo& info);
+  Napi::Value AddPkcs11Provider(const Napi::CallbackInfo& info);
 };
 
 // Builds an error of the class TS registered: new ErrorClass(message, gnutlsCode, gnutlsName).

@@ -32,6 +32,8 @@ Napi::Function Context::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("addKeyPair", &Context::AddKeyPair),
                                       InstanceMethod("addPkcs12", &Context::AddPkcs12),
                                       InstanceMethod("addCrl", &Context::AddCrl),
+                                      InstanceMethod("addUrlKeyPair", &Context::AddUrlKeyPair),
+                                      InstanceMethod("addRawPublicKey", &Context::AddRawPublicKey),
                                       InstanceMethod("enableTickets", &Context::EnableTickets),
                                       InstanceMethod("getTicketKey", &Context::GetTicketKey),
                                       InstanceMethod("setTicketKey", &Context::SetTicketKey),
@@ -45,6 +47,7 @@ Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(inf
   int ret = gnutls_certificate_allocate_credentials(&creds_);
   if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_certificate_allocate_credentials");
   gnutls_certificate_set_known_dh_params(creds_, GNUTLS_SEC_PARAM_MEDIUM);
+  gnutls_certificate_set_flags(creds_, GNUTLS_CERTIFICATE_API_V2);  // key loaders return the index
   ret = gnutls_priority_init2(&priority_, nullptr, nullptr, 0);  // "NORMAL" until set
   if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_priority_init2");
 }
@@ -98,8 +101,7 @@ Napi::Value Context::AddKeyPair(const Napi::CallbackInfo& info) {
   if (has_pass) pass = info[2].As<Napi::String>();
   gnutls_datum_t c = Datum(cert), k = Datum(key);
   int ret = gnutls_certificate_set_x509_key_mem2(creds_, &c, &k, FormatOf(cert), has_pass ? pass.c_str() : nullptr, 0);
-  if (ret < 0) ThrowGnutls(info.Env(), ret, "cannot load certificate/key pair");
-  return Napi::Number::New(info.Env(), ret);
+  return Napi::Number::New(info.Env(), Added(info.Env(), ret, "cannot load certificate/key pair"));
 }
 
 Napi::Value Context::AddPkcs12(const Napi::CallbackInfo& info) {
@@ -110,8 +112,7 @@ Napi::Value Context::AddPkcs12(const Napi::CallbackInfo& info) {
   gnutls_datum_t d = Datum(buf);
   int ret = gnutls_certificate_set_x509_simple_pkcs12_mem(creds_, &d, GNUTLS_X509_FMT_DER,
                                                           has_pass ? pass.c_str() : nullptr);
-  if (ret < 0) ThrowGnutls(info.Env(), ret, "cannot load PKCS#12");
-  return Napi::Number::New(info.Env(), ret);
+  return Napi::Number::New(info.Env(), Added(info.Env(), ret, "cannot load PKCS#12"));
 }
 
 Napi::Value Context::AddCrl(const Napi::CallbackInfo& info) {

@@ -7,6 +7,7 @@
 
 #include <ctime>
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,6 +31,8 @@ class Context : public Napi::ObjectWrap<Context> {
   void CacheRemove(const gnutls_datum_t& key);
   unsigned session_timeout() const { return session_timeout_; }
 
+  static int OcspStatus(gnutls_session_t s, void* ptr, gnutls_datum_t* resp);
+
  private:
   Napi::Value SetPriority(const Napi::CallbackInfo& info);
   Napi::Value AddTrust(const Napi::CallbackInfo& info);
@@ -37,6 +40,9 @@ class Context : public Napi::ObjectWrap<Context> {
   Napi::Value AddKeyPair(const Napi::CallbackInfo& info);
   Napi::Value AddPkcs12(const Napi::CallbackInfo& info);
   Napi::Value AddCrl(const Napi::CallbackInfo& info);
+  Napi::Value AddUrlKeyPair(const Napi::CallbackInfo& info);    // context-keys.cc
+  Napi::Value AddRawPublicKey(const Napi::CallbackInfo& info);  // context-keys.cc
+  int Added(Napi::Env env, int ret, const char* what);  // throws on error; installs the OCSP hook
   Napi::Value EnableTickets(const Napi::CallbackInfo& info);
   Napi::Value GetTicketKey(const Napi::CallbackInfo& info);
   Napi::Value SetTicketKey(const Napi::CallbackInfo& info);
@@ -45,6 +51,7 @@ class Context : public Napi::ObjectWrap<Context> {
   gnutls_certificate_credentials_t creds_ = nullptr;
   gnutls_priority_t priority_ = nullptr;
   gnutls_datum_t ticket_key_ = {nullptr, 0};
+  std::vector<std::unique_ptr<std::string>> pins_;  // PINs of token keys, read by GnuTLS at signing
 
   struct Entry {
     std::vector<uint8_t> data;

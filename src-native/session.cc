@@ -63,6 +63,11 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("exportKeyingMaterial", &Session::ExportKeyingMaterial),
                                       InstanceMethod("finished", &Session::Finished),
                                       InstanceMethod("close", &Session::CloseMethod),
+                                      InstanceMethod("setPsk", &Session::SetPsk),
+                                      InstanceMethod("requestOcsp", &Session::RequestOcsp),
+                                      InstanceMethod("ocspResponse", &Session::OcspResponse),
+                                      InstanceMethod("setOcspResponse", &Session::SetOcspResponse),
+                                      InstanceMethod("channelBinding", &Session::ChannelBinding),
                                   });
   addon->session_ctor = Napi::Persistent(fn);
   return fn;
@@ -72,6 +77,7 @@ Session::Session(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<Session>(info), addon_(Addon::Of(info.Env())), pending_code_(kNoCode) {
   Napi::Env env = info.Env();
   bool is_server = info[1].ToBoolean();
+  is_server_ = is_server;
   unsigned flags = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
   int ret = gnutls_init(&session_, (is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK | flags);
   if (ret < 0) {
@@ -85,7 +91,7 @@ Session::Session(const Napi::CallbackInfo& info)
   gnutls_transport_set_pull_timeout_function(session_, PullTimeout);
   gnutls_transport_set_vec_push_function(session_, PushVec);
   gnutls_handshake_set_timeout(session_, 0);  // timeouts are the JS side's policy
-  gnutls_handshake_set_hook_function(session_, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST, Hook);
+  gnutls_handshake_set_hook_function(session_, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH, Hook);
   if (is_server) {
     gnutls_handshake_set_post_client_hello_function(session_, PostClientHello);
     gnutls_db_set_ptr(session_, this);
@@ -102,6 +108,11 @@ void Session::Close() {
   if (!session_) return;
   gnutls_deinit(session_);
   session_ = nullptr;
+  if (psk_server_) gnutls_psk_free_server_credentials(psk_server_);
+  if (psk_client_) gnutls_psk_free_client_credentials(psk_client_);
+  psk_server_ = nullptr;
+  psk_client_ = nullptr;
+  if (!psk_cb_.IsEmpty()) psk_cb_.Reset();
   addon_->live_sessions--;
   if (!context_ref_.IsEmpty()) context_ref_.Reset();
   in_.Clear();
@@ -143,8 +154,13 @@ ssize_t Session::PushVec(gnutls_transport_ptr_t ptr, const giovec_t* iov, int io
 
 // ---- hooks: record facts for JS to collect; never call into JS ---------------------------------
 
-int Session::Hook(gnutls_session_t s, unsigned int htype, unsigned, unsigned int incoming, const gnutls_datum_t* msg) {
+int Session::Hook(gnutls_session_t s, unsigned int htype, unsigned when, unsigned int incoming, const gnutls_datum_t* msg) {
   Session* self = static_cast<Session*>(gnutls_session_get_ptr(s));
+  if (when == GNUTLS_HOOK_PRE) {
+    // Before GnuTLS processes a ClientHello (and runs the post-client-hello hold).
+    if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && self->is_server_) self->NoteClientHello(msg);
+    return 0;
+  }
   switch (htype) {
     case GNUTLS_HANDSHAKE_FINISHED: {
       // The hook sees the whole handshake message; keep verify_data (skip the 4-byte header).
@@ -511,6 +527,12 @@ Napi::Value Session::Info(const Napi::CallbackInfo& info) {
   o.Set("kx", StrOrNull(env, gnutls_kx_get_name(gnutls_kx_get(s))));
   o.Set("group", StrOrNull(env, gnutls_group_get_name(gnutls_group_get(s))));
   o.Set("sign", StrOrNull(env, gnutls_sign_get_name(static_cast<gnutls_sign_algorithm_t>(gnutls_sign_algorithm_get(s)))));
+  o.Set("clientSign", StrOrNull(env, gnutls_sign_get_name(static_cast<gnutls_sign_algorithm_t>(gnutls_sign_algorithm_get_client(s)))));
+  o.Set("ownCertType", StrOrNull(env, gnutls_certificate_type_get_name(gnutls_certificate_type_get2(s, GNUTLS_CTYPE_OURS))));
+  o.Set("peerCertType", StrOrNull(env, gnutls_certificate_type_get_name(gnutls_certificate_type_get2(s, GNUTLS_CTYPE_PEERS))));
+  o.Set("statusRequested", Napi::Boolean::New(env, status_requested_));
+  o.Set("pskIdentity", is_server_ ? StrOrNull(env, gnutls_psk_server_get_username(s)) : env.Null());
+  o.Set("dhBits", Napi::Number::New(env, gnutls_dh_get_prime_bits(s)));
   o.Set("resumed", Napi::Boolean::New(env, gnutls_session_is_resumed(s) != 0));
   o.Set("flags", Napi::Number::New(env, gnutls_session_get_flags(s)));
   o.Set("safeRenegotiation", Napi::Boolean::New(env, gnutls_safe_renegotiation_status(s) != 0));

@@ -21,6 +21,8 @@ class Session : public Napi::ObjectWrap<Session> {
   ~Session() override;
 
   // Bits reported by takeEvents(), set by GnuTLS hooks (never by calling into JS).
+  int StapledResponse(gnutls_datum_t* resp);  // OCSP response for Context::OcspStatus
+
   enum Event : uint32_t {
     kTicketReceived = 1,     // TLS 1.3 NewSessionTicket / TLS 1.2 ticket arrived (client)
     kKeyUpdateReceived = 2,  // TLS 1.3 KeyUpdate from the peer
@@ -40,6 +42,10 @@ class Session : public Napi::ObjectWrap<Session> {
                   const gnutls_datum_t* msg);
   static int PostClientHello(gnutls_session_t s);
   static int Keylog(gnutls_session_t s, const char* label, const gnutls_datum_t* secret);
+  static int PskServer(gnutls_session_t s, const gnutls_datum_t* username, gnutls_datum_t* key);
+  static int PskClient(gnutls_session_t s, gnutls_datum_t* username, gnutls_datum_t* key);
+  static int ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned char* data, unsigned size);
+  void NoteClientHello(const gnutls_datum_t* msg);
   static int DbStore(void* ptr, gnutls_datum_t key, gnutls_datum_t data);
   static gnutls_datum_t DbFetch(void* ptr, gnutls_datum_t key);
   static int DbRemove(void* ptr, gnutls_datum_t key);
@@ -77,12 +83,24 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value ExportKeyingMaterial(const Napi::CallbackInfo& info);
   Napi::Value Finished(const Napi::CallbackInfo& info);
   Napi::Value CloseMethod(const Napi::CallbackInfo& info);
+  // session-extras.cc
+  Napi::Value SetPsk(const Napi::CallbackInfo& info);
+  Napi::Value RequestOcsp(const Napi::CallbackInfo& info);
+  Napi::Value OcspResponse(const Napi::CallbackInfo& info);
+  Napi::Value SetOcspResponse(const Napi::CallbackInfo& info);
+  Napi::Value ChannelBinding(const Napi::CallbackInfo& info);
 
   Addon* addon_;
   gnutls_session_t session_ = nullptr;
   Napi::ObjectReference context_ref_;
   Context* context_ = nullptr;  // kept alive by context_ref_
   bool refuse_resumption_ = false;
+  bool is_server_ = false;
+  gnutls_psk_server_credentials_t psk_server_ = nullptr;
+  gnutls_psk_client_credentials_t psk_client_ = nullptr;
+  Napi::FunctionReference psk_cb_;
+  std::vector<uint8_t> ocsp_response_;  // stapled when the client asks (server)
+  bool status_requested_ = false;       // the ClientHello carried status_request (server)
 
   RecordQueue in_;               // ciphertext fed in, not yet read by GnuTLS
   bool hold_app_data_ = false;   // Pull hands no application-data record to GnuTLS (re-handshake)

@@ -1,0 +1,90 @@
+// Helpers for what node-gnutls offers beyond Node's tls: PSK callbacks, raw public keys, channel
+// bindings, key-log files. The socket calls them; GnuTLS does the protocol work.
+import { X509Certificate, createHash, createPublicKey } from 'crypto';
+import * as fs from 'fs';
+import { TLSError, nodeError } from './errors';
+
+/** Node's server `pskCallback`: the key for `identity`, or null to refuse. */
+export type ServerPskCallback = (socket: never, identity: string) => NodeJS.ArrayBufferView | null | undefined;
+/** Node's client `pskCallback`: the identity and key to use (the server's hint under TLS 1.2). */
+export type ClientPskCallback = (hint: string | null) => { psk: NodeJS.ArrayBufferView; identity: string } | null | undefined;
+
+function bytes(v: NodeJS.ArrayBufferView): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** Wraps a user PSK callback for the native session: never throws into GnuTLS, keeps the error. */
+export function pskBridge(
+  isServer: boolean,
+  cb: ServerPskCallback | ClientPskCallback,
+  socket: unknown,
+  onError: (err: Error) => void,
+): (arg: string | null) => unknown {
+  return (arg) => {
+    try {
+      if (isServer) {
+        const key = (cb as (s: unknown, id: string) => NodeJS.ArrayBufferView | null | undefined)(socket, arg ?? '');
+        if (key == null) return null;
+        if (!ArrayBuffer.isView(key)) throw nodeError('ERR_INVALID_ARG_TYPE', 'pskCallback must return a Buffer, TypedArray or DataView');
+        return bytes(key);
+      }
+      const r = (cb as ClientPskCallback)(arg);
+      if (r == null) return null;
+      if (typeof r !== 'object' || !ArrayBuffer.isView(r.psk) || typeof r.identity !== 'string') {
+        throw nodeError('ERR_INVALID_ARG_TYPE', 'pskCallback must return { psk: Buffer, identity: string }');
+      }
+      return { identity: r.identity, psk: bytes(r.psk) };
+    } catch (err) {
+      onError(err instanceof Error ? err : new Error(String(err)));
+      return null;
+    }
+  };
+}
+
+export interface PeerPublicKey {
+  /** 'X.509' or 'Raw Public Key' (RFC 7250), as GnuTLS names the certificate type. */
+  certificateType: string;
+  /** SubjectPublicKeyInfo, DER. */
+  spki: Buffer;
+  /** `'sha256/' + base64(SHA-256(spki))`, the form `pinnedPublicKeys` takes. */
+  pin: string;
+}
+
+export function publicKeyPin(spki: Buffer): string {
+  return `sha256/${createHash('sha256').update(spki).digest('base64')}`;
+}
+
+/** The peer's public key from what GnuTLS returned as the peer's "certificates". */
+export function peerPublicKey(type: string | null, first: Buffer | undefined): PeerPublicKey | null {
+  if (!first || !type) return null;
+  let spki: Buffer;
+  if (type === 'X.509') {
+    spki = new X509Certificate(first).publicKey.export({ type: 'spki', format: 'der' });
+  } else {
+    spki = createPublicKey({ key: first, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' });
+  }
+  return { certificateType: type, spki, pin: publicKeyPin(spki) };
+}
+
+/** RFC 7250 peers are authenticated by pin: null when `pin` is listed. */
+export function rawKeyFailure(pin: string, pinned: readonly string[]): TLSError | null {
+  if (pinned.includes(pin)) return null;
+  return new TLSError(`the peer's raw public key ${pin} is not in pinnedPublicKeys`, { code: 'ERR_TLS_RAW_PUBLIC_KEY_NOT_PINNED' });
+}
+
+export const CHANNEL_BINDINGS = { 'tls-unique': 0, 'tls-server-end-point': 1, 'tls-exporter': 2 } as const;
+export type ChannelBindingType = keyof typeof CHANNEL_BINDINGS;
+
+/** Appends NSS key-log lines to $SSLKEYLOGFILE (read when each socket starts). */
+export function keylogFile(): string | undefined {
+  const f = process.env.SSLKEYLOGFILE;
+  return f ? f : undefined;
+}
+
+export function appendKeylog(file: string, line: Buffer): void {
+  try {
+    fs.appendFileSync(file, line, { mode: 0o600 });
+  } catch {
+    // An unwritable key-log file must not break the connection.
+  }
+}

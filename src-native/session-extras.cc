@@ -1,0 +1,166 @@
+// Session: PSK, OCSP stapling, channel bindings — the features that reach beyond Node's tls.
+#include <cstring>
+
+#include "addon.h"
+#include "session.h"
+
+namespace ngtls {
+namespace {
+
+bool GnutlsCopy(gnutls_datum_t* out, const uint8_t* p, size_t n) {
+  out->data = static_cast<unsigned char*>(gnutls_malloc(n ? n : 1));
+  if (!out->data) return false;
+  if (n) memcpy(out->data, p, n);
+  out->size = static_cast<unsigned>(n);
+  return true;
+}
+
+}  // namespace
+
+// ---- PSK ---------------------------------------------------------------------------------------
+// setPsk(callback, hint?): the callback runs synchronously inside handshake(), on the JS thread
+// that called it. Server: callback(identity: string) → Buffer | null. Client: callback(hint:
+// string | null) → { identity: string, psk: Buffer } | null. A throw or a wrong shape refuses.
+
+Napi::Value Session::SetPsk(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  gnutls_session_t s = Live(info);
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "setPsk: callback must be a function");
+  psk_cb_ = Napi::Persistent(info[0].As<Napi::Function>());
+  int ret;
+  if (is_server_) {
+    if (!psk_server_) {
+      ret = gnutls_psk_allocate_server_credentials(&psk_server_);
+      if (ret < 0) ThrowGnutls(env, ret, "gnutls_psk_allocate_server_credentials");
+      gnutls_psk_set_server_credentials_function2(psk_server_, PskServer);
+      gnutls_psk_set_server_known_dh_params(psk_server_, GNUTLS_SEC_PARAM_MEDIUM);
+    }
+    if (info.Length() > 1 && info[1].IsString()) {
+      std::string hint = info[1].As<Napi::String>();
+      gnutls_psk_set_server_credentials_hint(psk_server_, hint.c_str());
+    }
+    ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK, psk_server_);
+  } else {
+    if (!psk_client_) {
+      ret = gnutls_psk_allocate_client_credentials(&psk_client_);
+      if (ret < 0) ThrowGnutls(env, ret, "gnutls_psk_allocate_client_credentials");
+      gnutls_psk_set_client_credentials_function2(psk_client_, PskClient);
+    }
+    ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK, psk_client_);
+  }
+  if (ret < 0) ThrowGnutls(env, ret, "gnutls_credentials_set(PSK)");
+  return env.Undefined();
+}
+
+int Session::PskServer(gnutls_session_t s, const gnutls_datum_t* username, gnutls_datum_t* key) {
+  Session* self = static_cast<Session*>(gnutls_session_get_ptr(s));
+  if (!self || self->psk_cb_.IsEmpty()) return -1;
+  Napi::Env env = self->Env();
+  Napi::HandleScope scope(env);
+  try {
+    std::string id(reinterpret_cast<const char*>(username->data), username->size);
+    Napi::Value r = self->psk_cb_.Call({Napi::String::New(env, id)});
+    if (!r.IsBuffer()) return -1;
+    auto buf = r.As<Napi::Buffer<uint8_t>>();
+    if (buf.Length() == 0) return -1;
+    return GnutlsCopy(key, buf.Data(), buf.Length()) ? 0 : -1;
+  } catch (const Napi::Error&) {
+    return -1;  // the TS layer records what its callback threw
+  }
+}
+
+int Session::PskClient(gnutls_session_t s, gnutls_datum_t* username, gnutls_datum_t* key) {
+  Session* self = static_cast<Session*>(gnutls_session_get_ptr(s));
+  if (!self || self->psk_cb_.IsEmpty()) return -1;
+  Napi::Env env = self->Env();
+  Napi::HandleScope scope(env);
+  try {
+    const char* hint = gnutls_psk_client_get_hint(s);
+    Napi::Value r = self->psk_cb_.Call({hint ? Napi::String::New(env, hint) : env.Null()});
+    if (!r.IsObject()) return -1;
+    Napi::Object o = r.As<Napi::Object>();
+    Napi::Value id = o.Get("identity"), psk = o.Get("psk");
+    if (!id.IsString() || !psk.IsBuffer()) return -1;
+    std::string ids = id.As<Napi::String>();
+    auto buf = psk.As<Napi::Buffer<uint8_t>>();
+    if (buf.Length() == 0) return -1;
+    if (!GnutlsCopy(username, reinterpret_cast<const uint8_t*>(ids.data()), ids.size())) return -1;
+    if (!GnutlsCopy(key, buf.Data(), buf.Length())) {
+      gnutls_free(username->data);
+      username->data = nullptr;
+      return -1;
+    }
+    return 0;
+  } catch (const Napi::Error&) {
+    return -1;
+  }
+}
+
+// ---- OCSP stapling -----------------------------------------------------------------------------
+
+// requestOcsp(): client asks the server to staple an OCSP response (status_request).
+Napi::Value Session::RequestOcsp(const Napi::CallbackInfo& info) {
+  int ret = gnutls_ocsp_status_request_enable_client(Live(info), nullptr, 0, nullptr);
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_ocsp_status_request_enable_client");
+  return info.Env().Undefined();
+}
+
+// ocspResponse(): the response the server stapled (client), or undefined.
+Napi::Value Session::OcspResponse(const Napi::CallbackInfo& info) {
+  gnutls_datum_t d{nullptr, 0};
+  if (gnutls_ocsp_status_request_get(Live(info), &d) < 0 || d.size == 0) return info.Env().Undefined();
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), d.data, d.size);
+}
+
+// setOcspResponse(buf | null): what this server session staples when the client asks.
+Napi::Value Session::SetOcspResponse(const Napi::CallbackInfo& info) {
+  Live(info);
+  if (info[0].IsBuffer()) {
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    ocsp_response_.assign(buf.Data(), buf.Data() + buf.Length());
+  } else {
+    ocsp_response_.clear();
+  }
+  return info.Env().Undefined();
+}
+
+int Session::StapledResponse(gnutls_datum_t* resp) {
+  if (ocsp_response_.empty()) return GNUTLS_E_NO_CERTIFICATE_STATUS;
+  return GnutlsCopy(resp, ocsp_response_.data(), ocsp_response_.size()) ? 0 : GNUTLS_E_MEMORY_ERROR;
+}
+
+// Looks for the status_request extension (5) in a ClientHello; GnuTLS does the parsing.
+int Session::ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned char*, unsigned) {
+  if (tls_id == 5) static_cast<Session*>(ctx)->status_requested_ = true;
+  return 0;
+}
+
+void Session::NoteClientHello(const gnutls_datum_t* msg) {
+  gnutls_datum_t body = *msg;
+  if (body.size >= 4 && body.data[0] == GNUTLS_HANDSHAKE_CLIENT_HELLO &&
+      (size_t{body.data[1]} << 16 | size_t{body.data[2]} << 8 | body.data[3]) == body.size - 4) {
+    body.data += 4;
+    body.size -= 4;
+  }
+  gnutls_ext_raw_parse(this, ClientHelloExtension, &body, GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
+}
+
+// ---- channel bindings --------------------------------------------------------------------------
+
+// channelBinding(type): 0 tls-unique, 1 tls-server-end-point, 2 tls-exporter; undefined when
+// GnuTLS has none for this session (tls-unique under TLS 1.3, say).
+Napi::Value Session::ChannelBinding(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  unsigned type = info[0].As<Napi::Number>().Uint32Value();
+  gnutls_datum_t cb{nullptr, 0};
+  int ret = gnutls_session_channel_binding(s, static_cast<gnutls_channel_binding_t>(type), &cb);
+  if (ret == GNUTLS_E_UNIMPLEMENTED_FEATURE || ret == GNUTLS_E_INVALID_REQUEST ||
+      ret == GNUTLS_E_CHANNEL_BINDING_NOT_AVAILABLE)
+    return info.Env().Undefined();
+  if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_session_channel_binding");
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::Copy(info.Env(), cb.data, cb.size);
+  gnutls_free(cb.data);
+  return out;
+}
+
+}  // namespace ngtls
