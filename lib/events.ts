@@ -54,6 +54,10 @@ export interface ServerEvents {
     issuer: Buffer | null,
     callback: (err: Error | null, response?: Buffer | null) => void,
   ) => void;
+  /** TLS 1.2: a new session-ID cache entry; call `done` to let the connection proceed. */
+  newSession: (sessionId: Buffer, sessionData: Buffer, done: () => void) => void;
+  /** TLS 1.2: a client asks to resume `sessionId`; call back with its data (or null). */
+  resumeSession: (sessionId: Buffer, callback: (err: Error | null, sessionData?: Buffer | null) => void) => void;
   listening: () => void;
   close: () => void;
   error: (err: Error) => void;

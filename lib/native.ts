@@ -74,6 +74,9 @@ export interface NativeSession {
   exportKeyingMaterial(label: string, length: number, context?: Buffer): Buffer;
   finished(peer: boolean): Buffer | undefined;
   close(): void;
+  useExternalCache(): void;
+  setResumeData(id: Buffer, data: Buffer): void;
+  takeStoredSessions(): Array<[Buffer, Buffer]> | undefined;
   setPsk(callback: (arg: string | null) => unknown, hint?: string): void;
   requestOcsp(): void;
   ocspResponse(): Buffer | undefined;

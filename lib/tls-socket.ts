@@ -15,6 +15,7 @@ import {
   PeerPublicKey,
   ServerPskCallback,
   appendKeylog,
+  clientHelloSessionId,
   keylogFile,
   peerPublicKey,
   pskBridge,
@@ -226,6 +227,10 @@ export class TLSSocket extends Duplex {
   private _keylogFile: string | undefined;
   private _pskError: Error | null = null;
   private _ocspResponse: Buffer | null = null;
+  /** Server with 'resumeSession' listeners: ClientHello bytes held until the lookup answers. */
+  private _lookup: 'pending' | 'waiting' | 'done' = 'done';
+  private _preHello: Buffer[] = [];
+  private _resumeData: [Buffer, Buffer] | null = null;
   private _op: Operation | null = null;
   private _pumping = false;
   private _repump = false;
@@ -259,6 +264,7 @@ export class TLSSocket extends Duplex {
     this._readChunk = Math.max(256 * 1024, this.readableHighWaterMark);
     this._ctx = options.secureContext ?? createSecureContext(options);
     this._keylogFile = keylogFile();
+    if (this._isServer && (this._server?.listenerCount('resumeSession') ?? 0) > 0) this._lookup = 'pending';
     this._session = this._newSession(this._ctx, true);
     this.on('newListener', (ev: string | symbol) => {
       if (ev !== 'keylog' || this._state === 'closed') return;
@@ -322,6 +328,11 @@ export class TLSSocket extends Duplex {
       if (mode === 'require' && !ctx.rawPublicKeys) s.setVerifyCert(1);
       else if (mode === 'verify-if-sent' && !ctx.rawPublicKeys) s.setVerifyCert(2);
       if (ctx.ocspResponse) s.setOcspResponse(ctx.ocspResponse);
+      const server = this._server;
+      if (server && server.listenerCount('newSession') + server.listenerCount('resumeSession') > 0) {
+        s.useExternalCache();
+        if (this._resumeData) s.setResumeData(...this._resumeData);
+      }
       const ocspListener = (this._server?.listenerCount('OCSPRequest') ?? 0) > 0;
       if ((o.SNICallback || ocspListener) && holdHello) {
         s.holdClientHello(true);
@@ -356,6 +367,11 @@ export class TLSSocket extends Duplex {
 
   private _receive(chunk: Buffer): void {
     if (this._state === 'closed') return;
+    if (this._lookup !== 'done') {
+      this._preHello.push(chunk);
+      if (this._lookup === 'pending') this._resumeSession();
+      return;
+    }
     this._helloBytes?.push(chunk);
     this._session.feed(chunk);
     if (this._state !== 'new' && this._state !== 'sni') this._pump();
@@ -415,6 +431,38 @@ export class TLSSocket extends Duplex {
       );
       return;
     }
+  }
+
+  /** Server: ask 'resumeSession' listeners for the session the ClientHello names, then go on. */
+  private _resumeSession(): void {
+    const id = clientHelloSessionId(Buffer.concat(this._preHello));
+    if (id === undefined) return;
+    if (id === null || !this._server) {
+      this._releaseHello();
+      return;
+    }
+    this._lookup = 'waiting';
+    let called = false;
+    this._server.emit('resumeSession', id, (err, data) => {
+      if (called || this._state === 'closed') return;
+      called = true;
+      if (err) {
+        this._fail(new TLSError(err.message, { code: 'ERR_TLS_RESUME_SESSION', cause: err }));
+        return;
+      }
+      if (data) {
+        this._resumeData = [id, Buffer.from(data)];
+        this._session.setResumeData(id, this._resumeData[1]);
+      }
+      this._releaseHello();
+    });
+  }
+
+  private _releaseHello(): void {
+    this._lookup = 'done';
+    const held = this._preHello;
+    this._preHello = [];
+    for (const chunk of held) this._receive(chunk);
   }
 
   /** Server, ClientHello seen: ask SNICallback for the context, then OCSPRequest, then resume. */
@@ -506,6 +554,7 @@ export class TLSSocket extends Duplex {
     this.emit('secure');
     if (this._gone) return;
     if (this._isServer) {
+      if (this._newSessions()) return; // goes on when the listeners call back
       this._server?.emit('secureConnection', this);
     } else {
       this.emit('secureConnect');
@@ -513,6 +562,26 @@ export class TLSSocket extends Duplex {
       if (this._info.flags & SFLAGS.SESSION_TICKET || this._info.protocol !== 'TLS1.3') this._emitSession();
     }
     if (!this._gone) this._releaseWrites();
+  }
+
+  /** Server: hands new TLS 1.2 session-ID entries to 'newSession'; true when waiting for its callbacks. */
+  private _newSessions(): boolean {
+    const server = this._server;
+    const stored = this._session.takeStoredSessions();
+    if (!server || !stored || server.listenerCount('newSession') === 0) return false;
+    let pending = stored.length;
+    for (const [id, data] of stored) {
+      let called = false;
+      server.emit('newSession', id, data, () => {
+        if (called) return;
+        called = true;
+        if (--pending > 0 || this._gone) return;
+        server.emit('secureConnection', this);
+        if (!this._gone) this._releaseWrites();
+      });
+      if (this._gone) return true;
+    }
+    return true;
   }
 
   /** Server: the client-certificate mode from verifyClient, or from requestCert/rejectUnauthorized as Node does. */

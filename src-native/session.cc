@@ -64,6 +64,9 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("finished", &Session::Finished),
                                       InstanceMethod("close", &Session::CloseMethod),
                                       InstanceMethod("setPsk", &Session::SetPsk),
+                                      InstanceMethod("useExternalCache", &Session::UseExternalCache),
+                                      InstanceMethod("setResumeData", &Session::SetResumeData),
+                                      InstanceMethod("takeStoredSessions", &Session::TakeStoredSessions),
                                       InstanceMethod("requestOcsp", &Session::RequestOcsp),
                                       InstanceMethod("ocspResponse", &Session::OcspResponse),
                                       InstanceMethod("setOcspResponse", &Session::SetOcspResponse),
@@ -213,22 +216,71 @@ int Session::Keylog(gnutls_session_t s, const char* label, const gnutls_datum_t*
 }
 
 // Session-ID cache (TLS 1.2 resumption on servers) lives in the Context.
+// With an external cache (the server's newSession/resumeSession listeners) entries go to JS
+// (takeStoredSessions) and come from it (setResumeData); otherwise to the context's cache.
 int Session::DbStore(void* ptr, gnutls_datum_t key, gnutls_datum_t data) {
   Session* self = static_cast<Session*>(ptr);
-  if (self->context_) self->context_->CacheStore(key, data);
+  if (self->external_cache_) {
+    self->stored_.emplace_back(std::vector<uint8_t>(key.data, key.data + key.size),
+                               std::vector<uint8_t>(data.data, data.data + data.size));
+  } else if (self->context_) {
+    self->context_->CacheStore(key, data);
+  }
   return 0;
 }
 
 gnutls_datum_t Session::DbFetch(void* ptr, gnutls_datum_t key) {
   Session* self = static_cast<Session*>(ptr);
-  if (!self->context_ || self->refuse_resumption_) return gnutls_datum_t{nullptr, 0};
-  return self->context_->CacheFetch(key);
+  gnutls_datum_t none{nullptr, 0};
+  if (self->refuse_resumption_) return none;
+  if (self->external_cache_) {
+    const auto& id = self->resume_.first;
+    const auto& data = self->resume_.second;
+    if (data.empty() || id.size() != key.size || memcmp(id.data(), key.data, key.size) != 0) return none;
+    gnutls_datum_t out{static_cast<unsigned char*>(gnutls_malloc(data.size())), static_cast<unsigned>(data.size())};
+    if (!out.data) return none;
+    memcpy(out.data, data.data(), data.size());
+    return out;
+  }
+  return self->context_ ? self->context_->CacheFetch(key) : none;
 }
 
 int Session::DbRemove(void* ptr, gnutls_datum_t key) {
   Session* self = static_cast<Session*>(ptr);
-  if (self->context_) self->context_->CacheRemove(key);
+  if (!self->external_cache_ && self->context_) self->context_->CacheRemove(key);
   return 0;
+}
+
+// useExternalCache(): TLS 1.2 session-ID entries are handed to JS instead of the context cache.
+Napi::Value Session::UseExternalCache(const Napi::CallbackInfo& info) {
+  Live(info);
+  external_cache_ = true;
+  return info.Env().Undefined();
+}
+
+// setResumeData(id, data): the entry JS found for the session ID the ClientHello carries.
+Napi::Value Session::SetResumeData(const Napi::CallbackInfo& info) {
+  Live(info);
+  auto id = info[0].As<Napi::Buffer<uint8_t>>();
+  auto data = info[1].As<Napi::Buffer<uint8_t>>();
+  resume_.first.assign(id.Data(), id.Data() + id.Length());
+  resume_.second.assign(data.Data(), data.Data() + data.Length());
+  return info.Env().Undefined();
+}
+
+// takeStoredSessions(): [[id, data], ...] stored since the last call, or undefined.
+Napi::Value Session::TakeStoredSessions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (stored_.empty()) return env.Undefined();
+  Napi::Array out = Napi::Array::New(env, stored_.size());
+  for (size_t i = 0; i < stored_.size(); i++) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::Buffer<uint8_t>::Copy(env, stored_[i].first.data(), stored_[i].first.size()));
+    pair.Set(1u, Napi::Buffer<uint8_t>::Copy(env, stored_[i].second.data(), stored_[i].second.size()));
+    out.Set(static_cast<uint32_t>(i), pair);
+  }
+  stored_.clear();
+  return out;
 }
 
 // refuseResumption(): later handshakes on this session are full ones (a re-handshake that must

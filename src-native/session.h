@@ -6,6 +6,7 @@
 #include <gnutls/gnutls.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "record-queue.h"
@@ -60,6 +61,9 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value EnableTickets(const Napi::CallbackInfo& info);
   Napi::Value HoldClientHello(const Napi::CallbackInfo& info);
   Napi::Value RefuseResumption(const Napi::CallbackInfo& info);
+  Napi::Value UseExternalCache(const Napi::CallbackInfo& info);
+  Napi::Value SetResumeData(const Napi::CallbackInfo& info);
+  Napi::Value TakeStoredSessions(const Napi::CallbackInfo& info);
   Napi::Value Feed(const Napi::CallbackInfo& info);
   Napi::Value NextRecordType(const Napi::CallbackInfo& info);
   Napi::Value Handshake(const Napi::CallbackInfo& info);
@@ -96,6 +100,9 @@ class Session : public Napi::ObjectWrap<Session> {
   Context* context_ = nullptr;  // kept alive by context_ref_
   bool refuse_resumption_ = false;
   bool is_server_ = false;
+  bool external_cache_ = false;  // session-ID cache lives in JS (newSession/resumeSession)
+  std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> stored_;  // to hand to JS
+  std::pair<std::vector<uint8_t>, std::vector<uint8_t>> resume_;               // from JS
   gnutls_psk_server_credentials_t psk_server_ = nullptr;
   gnutls_psk_client_credentials_t psk_client_ = nullptr;
   Napi::FunctionReference psk_cb_;
