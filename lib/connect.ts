@@ -2,6 +2,7 @@
 import * as net from 'net';
 import { Duplex } from 'stream';
 import { TLSSocket, TLSSocketOptions } from './tls-socket';
+import type { ClientPskCallback } from './features';
 
 export interface ConnectionOptions extends TLSSocketOptions {
   host?: string;
@@ -11,6 +12,8 @@ export interface ConnectionOptions extends TLSSocketOptions {
   timeout?: number;
   localAddress?: string;
   family?: number;
+  /** Node's client PSK callback: (hint) → { psk, identity } | null (hint is null under TLS 1.3). */
+  pskCallback?: ClientPskCallback;
 }
 
 type Callback = () => void;

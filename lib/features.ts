@@ -3,9 +3,10 @@
 import { X509Certificate, createHash, createPublicKey } from 'crypto';
 import * as fs from 'fs';
 import { TLSError, nodeError } from './errors';
+import type { TLSSocket } from './tls-socket';
 
 /** Node's server `pskCallback`: the key for `identity`, or null to refuse. */
-export type ServerPskCallback = (socket: never, identity: string) => NodeJS.ArrayBufferView | null | undefined;
+export type ServerPskCallback = (socket: TLSSocket, identity: string) => NodeJS.ArrayBufferView | null | undefined;
 /** Node's client `pskCallback`: the identity and key to use (the server's hint under TLS 1.2). */
 export type ClientPskCallback = (hint: string | null) => { psk: NodeJS.ArrayBufferView; identity: string } | null | undefined;
 
@@ -23,7 +24,7 @@ export function pskBridge(
   return (arg) => {
     try {
       if (isServer) {
-        const key = (cb as (s: unknown, id: string) => NodeJS.ArrayBufferView | null | undefined)(socket, arg ?? '');
+        const key = (cb as ServerPskCallback)(socket as TLSSocket, arg ?? '');
         if (key == null) return null;
         if (!ArrayBuffer.isView(key)) throw nodeError('ERR_INVALID_ARG_TYPE', 'pskCallback must return a Buffer, TypedArray or DataView');
         return bytes(key);

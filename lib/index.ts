@@ -11,6 +11,7 @@ export {
   createSecureContext,
   DEFAULT_MIN_VERSION,
   DEFAULT_MAX_VERSION,
+  TLSVersion,
 } from './secure-context';
 export {
   TLSSocket,

@@ -115,6 +115,12 @@ function list<T>(v: T | T[] | undefined): T[] {
   return v === undefined || v === null ? [] : Array.isArray(v) ? v : [v];
 }
 
+/** The first PEM block in `b` (certtool puts a text description before it), or `b` itself. */
+function pemBlock(b: Buffer): Buffer {
+  const m = /-----BEGIN [^-]+-----[\s\S]+?-----END [^-]+-----/.exec(b.toString('latin1'));
+  return m ? Buffer.from(m[0], 'latin1') : b;
+}
+
 /** PEM (one or many) or DER certificates → DER Buffers. PKCS#11 URLs yield nothing. */
 function derCertificates(input: BinaryLike): Buffer[] {
   if (typeof input === 'string' && PKCS11_URL.test(input)) return [];
@@ -187,7 +193,10 @@ export class SecureContext {
         rpk.publicKey !== undefined
           ? toBuffer(rpk.publicKey, 'rawPublicKey.publicKey')
           : Buffer.from(
-              createPublicKey(createPrivateKey({ key, passphrase: pass, format: 'pem' })).export({ type: 'spki', format: 'pem' }),
+              createPublicKey(createPrivateKey({ key: pemBlock(key), passphrase: pass, format: 'pem' })).export({
+                type: 'spki',
+                format: 'pem',
+              }),
             );
       this.context.addRawPublicKey(spki, key, pass);
     }

@@ -4,6 +4,7 @@ import { hkdfSync } from 'crypto';
 import { SecureContext, SecureContextOptions, createSecureContext } from './secure-context';
 import { SNICallback, TLSSocket, TLSSocketOptions } from './tls-socket';
 import type { ServerEvents } from './events';
+import type { ServerPskCallback } from './features';
 import { TLSError, nodeError } from './errors';
 
 export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
@@ -23,7 +24,7 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   /** Seconds a TLS 1.2 session stays resumable from the server's session-ID cache (default 300). */
   sessionTimeout?: number;
   /** Node's server PSK callback: (socket, identity) → key | null. */
-  pskCallback?: TLSSocketOptions['pskCallback'];
+  pskCallback?: ServerPskCallback;
   /** TLS 1.2: the PSK identity hint sent to clients. */
   pskIdentityHint?: string;
   /**

@@ -1302,14 +1302,15 @@ export class TLSSocket extends Duplex {
   getPeerCertificate(detailed = false): PeerCertificate | DetailedPeerCertificate {
     if (this._state === 'closed' || !this._info) return null as unknown as PeerCertificate;
     const chain = this._session.peerCertificates();
-    if (chain.length === 0) return {} as PeerCertificate;
+    // A raw public key (RFC 7250) is no certificate: see getPeerPublicKey().
+    if (chain.length === 0 || this._info.peerCertType === RAW_PUBLIC_KEY) return {} as PeerCertificate;
     return peerCertificate(chain, detailed, this._ctx.trustedCertificates());
   }
 
   getCertificate(): PeerCertificate | object | null {
     if (this._state === 'closed' || !this._info) return null;
     const own = this._session.ownCertificate();
-    return own.length ? peerCertificate(own, false) : {};
+    return own.length && this._info.ownCertType !== RAW_PUBLIC_KEY ? peerCertificate(own, false) : {};
   }
 
   getSession(): Buffer | undefined {

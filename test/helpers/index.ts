@@ -213,3 +213,105 @@ export function tracked<T extends { destroy(): unknown }>(stream: T): T {
   });
   return stream;
 }
+
+// ---- the compiled package (dist/) ----------------------------------------------------------------
+
+import { spawnSync } from 'child_process';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (e.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Makes sure dist/ (what bin/node-gnutls.js and the package entry points load) is built from the
+ * current lib/: when `marker` (a file under dist/) is missing or older than a file in lib/, runs
+ * the package's build (`tsc -p tsconfig.build.json && node scripts/write-esm-entry.js`). Type
+ * errors in `mustCompile` (a folder under lib/) fail the build; elsewhere tsc still emits.
+ */
+export function ensureDist(marker = 'index.js', mustCompile?: string): void {
+  const out = path.join(ROOT, 'dist', marker);
+  const built = fs.existsSync(out) ? fs.statSync(out).mtimeMs : 0;
+  if (built >= newestSource(path.join(ROOT, 'lib'))) return;
+  const tsc = require.resolve('typescript/bin/tsc', { paths: [ROOT] });
+  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  const errors = (r.stdout ?? '') + (r.stderr ?? '');
+  if (mustCompile && errors.split('\n').some((l) => l.startsWith(`lib/${mustCompile}/`))) {
+    throw new Error(`tsc -p tsconfig.build.json:\n${errors}`);
+  }
+  if (!fs.existsSync(out)) throw new Error(`tsc did not produce dist/${marker}:\n${errors}`);
+  const esm = spawnSync(process.execPath, ['scripts/write-esm-entry.js'], { cwd: ROOT, encoding: 'utf8' });
+  if (esm.status !== 0) throw new Error(`scripts/write-esm-entry.js failed:\n${esm.stderr}`);
+}
+
+// ---- peers' complete output, temporary directories, one-shot tools -------------------------------
+
+import * as os from 'os';
+
+/** Resolves once the peer's stdout and stderr have been read to their end. */
+function outputDrained(peer: Peer): Promise<void> {
+  const streams = [peer.proc.stdout, peer.proc.stderr].filter((s) => s && !s.readableEnded && !s.destroyed);
+  return Promise.all(streams.map((s) => new Promise<void>((resolve) => s!.once('close', () => resolve())))).then(
+    () => undefined,
+  );
+}
+
+/**
+ * Stops a long-running peer (gnutls-serv) and waits for everything it printed: a piped stdout is
+ * block-buffered and complete only once the process has exited.
+ */
+export async function stopPeer(peer: Peer): Promise<void> {
+  const done = outputDrained(peer);
+  await peer.kill();
+  await done;
+}
+
+/** Waits at most `ms` for a peer to exit by itself, then for all its output; the exit code. */
+export async function peerExit(peer: Peer, ms = 15000): Promise<number | null> {
+  const done = outputDrained(peer);
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([
+    peer.exited,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`peer did not exit within ${ms} ms\nstdout:\n${peer.out()}\nstderr:\n${peer.err()}`)),
+        ms,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+  await done;
+  return code;
+}
+
+/** A new empty directory under the system's temporary directory (the caller removes it). */
+export function tmpDir(prefix = 'node-gnutls-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Runs a command to completion (cwd test/fixtures unless given); throws with its output on failure. */
+export function runTool(cmd: string, args: string[], opts: { cwd?: string; input?: string } = {}): string {
+  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? FIXTURES, input: opts.input, encoding: 'utf8' });
+  if (r.error) throw r.error;
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+  return r.stdout;
+}
+
+/** `p`, or a rejection naming `what` when it has not settled after `ms`. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
