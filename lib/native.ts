@@ -55,6 +55,8 @@ export interface NativeSession {
   handshake(holdAppData?: boolean): number;
   /** mode 0: all records; 1: only already-decrypted buffered data; 2: application records up to the next other record. */
   recv(maxBytes: number, mode?: 0 | 1 | 2): Buffer | number;
+  /** Plaintext into slab[offset..]: the byte count (> 0), or a GnuTLS code (<= 0). */
+  recv(maxBytes: number, mode: 0, slab: Buffer, offset: number): number;
   send(data: Buffer | Buffer[]): number;
   output(): Buffer | undefined;
   bye(): number;

@@ -126,6 +126,18 @@ export interface NegotiatedParameters {
   pskIdentity: string | null;
 }
 
+/**
+ * Plaintext is decrypted into slices of a shared slab (per thread: module state), which the
+ * chunks handed to readers keep alive; a new slab starts when less than SLAB_MIN is left.
+ */
+const SLAB_SIZE = 1 << 20;
+const SLAB_MIN = 64 * 1024;
+let slab = { buf: Buffer.allocUnsafeSlow(0), used: 0 };
+function plaintextSlab(): { buf: Buffer; used: number } {
+  if (slab.buf.length - slab.used < SLAB_MIN) slab = { buf: Buffer.allocUnsafeSlow(SLAB_SIZE), used: 0 };
+  return slab;
+}
+
 /** The certificate in `trusted` that issued `leaf` (DER), if any. */
 function findIssuer(leaf: Buffer | undefined, trusted: readonly Buffer[]): Buffer | undefined {
   if (!leaf) return undefined;
@@ -231,6 +243,8 @@ export class TLSSocket extends Duplex {
   private _lookup: 'pending' | 'waiting' | 'done' = 'done';
   private _preHello: Buffer[] = [];
   private _resumeData: [Buffer, Buffer] | null = null;
+  /** Server: 'secureConnection' was emitted (before it, errors go to 'tlsClientError'). */
+  private _announced = false;
   private _op: Operation | null = null;
   private _pumping = false;
   private _repump = false;
@@ -555,13 +569,18 @@ export class TLSSocket extends Duplex {
     if (this._gone) return;
     if (this._isServer) {
       if (this._newSessions()) return; // goes on when the listeners call back
-      this._server?.emit('secureConnection', this);
+      this._announce();
     } else {
       this.emit('secureConnect');
       if (this._gone) return;
       if (this._info.flags & SFLAGS.SESSION_TICKET || this._info.protocol !== 'TLS1.3') this._emitSession();
     }
     if (!this._gone) this._releaseWrites();
+  }
+
+  private _announce(): void {
+    this._announced = true;
+    this._server?.emit('secureConnection', this);
   }
 
   /** Server: hands new TLS 1.2 session-ID entries to 'newSession'; true when waiting for its callbacks. */
@@ -576,7 +595,7 @@ export class TLSSocket extends Duplex {
         if (called) return;
         called = true;
         if (--pending > 0 || this._gone) return;
-        server.emit('secureConnection', this);
+        this._announce();
         if (!this._gone) this._releaseWrites();
       });
       if (this._gone) return true;
@@ -640,9 +659,13 @@ export class TLSSocket extends Duplex {
   private _readRecords(): void {
     const s = this._session;
     while (this._state === 'secure' && !this._readPaused) {
-      const r = s.recv(this._readChunk);
-      if (typeof r !== 'number') {
-        if (!this.push(r)) this._pauseReading();
+      const slab = plaintextSlab();
+      const r = s.recv(this._readChunk, 0, slab.buf, slab.used);
+      if (r > 0) {
+        // A view of the shared slab: GnuTLS decrypted straight into it.
+        const chunk = slab.buf.subarray(slab.used, slab.used + r);
+        slab.used += r;
+        if (!this.push(chunk)) this._pauseReading();
         continue; // the loop condition notices a destroy() from a 'data' listener
       }
       if (r === E.AGAIN) break;
@@ -1229,8 +1252,9 @@ export class TLSSocket extends Duplex {
   private _fail(err: Error): void {
     if (this._errorEmitted || this.destroyed) return;
     this._errorEmitted = true;
-    const wasSecure = this._state === 'secure';
-    if (this._isServer && !wasSecure && this._server) {
+    // A server's socket belongs to the application from 'secureConnection' on; errors before
+    // it (a client rejected after the handshake, too) go to 'tlsClientError'.
+    if (this._isServer && !this._announced && this._server) {
       const tlsErr = err instanceof TLSError ? err : new TLSError(err.message, { code: (err as { code?: string }).code ?? 'ERR_TLS_TRANSPORT', cause: err });
       this._server.emit('tlsClientError', tlsErr, this);
       this.destroy();

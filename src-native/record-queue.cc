@@ -19,16 +19,51 @@ void RecordQueue::Append(const uint8_t* p, size_t n) {
   buf_.insert(buf_.end(), p, p + n);
 }
 
+void RecordQueue::SetExternal(const uint8_t* p, size_t n) {
+  AdoptExternal();
+  ext_ = p;
+  ext_len_ = n;
+  ext_off_ = 0;
+}
+
+void RecordQueue::AdoptExternal() {
+  if (ext_ == nullptr) return;
+  if (ext_off_ < ext_len_) Append(ext_ + ext_off_, ext_len_ - ext_off_);
+  ext_ = nullptr;
+  ext_len_ = ext_off_ = 0;
+}
+
+uint8_t RecordQueue::At(size_t i) const {
+  size_t internal = Internal();
+  return i < internal ? buf_[off_ + i] : ext_[ext_off_ + (i - internal)];
+}
+
+size_t RecordQueue::Take(uint8_t* dst, size_t n) {
+  size_t done = 0;
+  size_t k = std::min(n, Internal());
+  if (k > 0) {
+    const uint8_t* src = buf_.data() + off_;
+    std::memcpy(dst, src, k);
+    Track(src, k);
+    off_ += k;
+    done = k;
+  }
+  if (done < n) {
+    const uint8_t* src = ext_ + ext_off_;
+    k = n - done;
+    std::memcpy(dst + done, src, k);
+    Track(src, k);
+    ext_off_ += k;
+    done = n;
+  }
+  consumed_ += done;
+  return done;
+}
+
 size_t RecordQueue::Pull(uint8_t* dst, size_t len, bool holdAppData) {
   size_t n = std::min(Pending(), len);
   if (holdAppData) n = std::min(n, Allowance());
-  if (n == 0) return 0;
-  const uint8_t* src = buf_.data() + off_;
-  std::memcpy(dst, src, n);
-  Track(src, n);
-  off_ += n;
-  consumed_ += n;
-  return n;
+  return n == 0 ? 0 : Take(dst, n);
 }
 
 void RecordQueue::Track(const uint8_t* p, size_t n) {
@@ -52,7 +87,7 @@ void RecordQueue::Track(const uint8_t* p, size_t n) {
 
 int RecordQueue::NextType() const {
   if (hdr_seen_ > 0 || body_left_ > 0) return cur_type_;  // inside a record
-  return off_ < buf_.size() ? buf_[off_] : -1;
+  return Pending() > 0 ? At(0) : -1;
 }
 
 // While holding application data: up to the end of the current record, or of the next one when
@@ -63,8 +98,7 @@ size_t RecordQueue::Allowance() const {
   if (body_left_ > 0) return body_left_;
   size_t avail = Pending();
   if (avail < 5) return avail;
-  const uint8_t* h = buf_.data() + off_;
-  return 5 + ((size_t{h[3]} << 8) | h[4]);
+  return 5 + ((size_t{At(3)} << 8) | At(4));
 }
 
 void RecordQueue::Trim() {
@@ -77,6 +111,8 @@ void RecordQueue::Trim() {
 void RecordQueue::Clear() {
   std::vector<uint8_t>().swap(buf_);
   off_ = 0;
+  ext_ = nullptr;
+  ext_len_ = ext_off_ = 0;
 }
 
 }  // namespace ngtls

@@ -1,6 +1,8 @@
 // Session: PSK, OCSP stapling, channel bindings — the features that reach beyond Node's tls.
 #include <cstring>
 
+#include <gnutls/crypto.h>
+
 #include "addon.h"
 #include "session.h"
 
@@ -71,29 +73,51 @@ int Session::PskServer(gnutls_session_t s, const gnutls_datum_t* username, gnutl
 
 int Session::PskClient(gnutls_session_t s, gnutls_datum_t* username, gnutls_datum_t* key) {
   Session* self = static_cast<Session*>(gnutls_session_get_ptr(s));
-  if (!self || self->psk_cb_.IsEmpty()) return -1;
+  if (!self || self->psk_cb_.IsEmpty()) return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
   try {
     const char* hint = gnutls_psk_client_get_hint(s);
     Napi::Value r = self->psk_cb_.Call({hint ? Napi::String::New(env, hint) : env.Null()});
-    if (!r.IsObject()) return -1;
+    if (!r.IsObject()) return self->server_hello_seen_ ? GNUTLS_E_INSUFFICIENT_CREDENTIALS : NoPskOffer(username, key);
     Napi::Object o = r.As<Napi::Object>();
     Napi::Value id = o.Get("identity"), psk = o.Get("psk");
-    if (!id.IsString() || !psk.IsBuffer()) return -1;
+    if (!id.IsString() || !psk.IsBuffer()) return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
     std::string ids = id.As<Napi::String>();
     auto buf = psk.As<Napi::Buffer<uint8_t>>();
-    if (buf.Length() == 0) return -1;
-    if (!GnutlsCopy(username, reinterpret_cast<const uint8_t*>(ids.data()), ids.size())) return -1;
+    if (buf.Length() == 0) return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
+    if (!GnutlsCopy(username, reinterpret_cast<const uint8_t*>(ids.data()), ids.size())) return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
     if (!GnutlsCopy(key, buf.Data(), buf.Length())) {
       gnutls_free(username->data);
       username->data = nullptr;
-      return -1;
+      return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
     }
     return 0;
   } catch (const Napi::Error&) {
-    return -1;
+    return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
   }
+}
+
+// A client asked for its TLS 1.3 PSK offer (before any ServerHello) whose callback answers null:
+// Node's client then offers no PSK and asks again if a TLS 1.2 server sends a hint. GnuTLS cannot
+// leave the offer out once PSK credentials are set, so it offers a random identity and key that
+// no server knows (a server falls back to certificates, or refuses).
+int Session::NoPskOffer(gnutls_datum_t* username, gnutls_datum_t* key) {
+  uint8_t rnd[48];
+  if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd) < 0) return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
+  char id[33];
+  static const char kHexDigits[] = "0123456789abcdef";
+  for (int i = 0; i < 16; i++) {
+    id[2 * i] = kHexDigits[rnd[i] >> 4];
+    id[2 * i + 1] = kHexDigits[rnd[i] & 15];
+  }
+  if (!GnutlsCopy(username, reinterpret_cast<const uint8_t*>(id), 32)) return GNUTLS_E_MEMORY_ERROR;
+  if (!GnutlsCopy(key, rnd + 16, 32)) {
+    gnutls_free(username->data);
+    username->data = nullptr;
+    return GNUTLS_E_MEMORY_ERROR;
+  }
+  return 0;
 }
 
 // ---- OCSP stapling -----------------------------------------------------------------------------

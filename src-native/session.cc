@@ -119,6 +119,7 @@ void Session::Close() {
   addon_->live_sessions--;
   if (!context_ref_.IsEmpty()) context_ref_.Reset();
   in_.Clear();
+  if (!fed_ref_.IsEmpty()) fed_ref_.Reset();
   std::vector<uint8_t>().swap(out_);
 }
 
@@ -162,6 +163,7 @@ int Session::Hook(gnutls_session_t s, unsigned int htype, unsigned when, unsigne
   if (when == GNUTLS_HOOK_PRE) {
     // Before GnuTLS processes a ClientHello (and runs the post-client-hello hold).
     if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && self->is_server_) self->NoteClientHello(msg);
+    if (htype == GNUTLS_HANDSHAKE_SERVER_HELLO && incoming) self->server_hello_seen_ = true;
     return 0;
   }
   switch (htype) {
@@ -402,8 +404,20 @@ Napi::Value Session::HoldClientHello(const Napi::CallbackInfo& info) {
 Napi::Value Session::Feed(const Napi::CallbackInfo& info) {
   Live(info);
   auto buf = info[0].As<Napi::Buffer<uint8_t>>();
-  in_.Append(buf.Data(), buf.Length());
+  // GnuTLS reads the chunk where it is (no copy); it stays referenced until read or adopted.
+  Settle(true);
+  in_.SetExternal(buf.Data(), buf.Length());
+  fed_ref_ = Napi::Persistent(buf.As<Napi::Object>());
   return Napi::Number::New(info.Env(), static_cast<double>(in_.Pending()));
+}
+
+// Drops the reference to the last fed chunk once GnuTLS has read all of it; with `adopt`, copies
+// what is left of it inside first (GnuTLS waits for more input: an idle session keeps no chunk).
+void Session::Settle(bool adopt) {
+  if (!in_.HasExternal()) return;
+  if (adopt) in_.AdoptExternal();
+  else if (in_.Pending() == 0) in_.AdoptExternal();
+  if (!in_.HasExternal() && !fed_ref_.IsEmpty()) fed_ref_.Reset();
 }
 
 // nextRecordType(): the content type of the record GnuTLS reads next or is inside (20 CCS,
@@ -421,6 +435,7 @@ Napi::Value Session::Handshake(const Napi::CallbackInfo& info) {
   hold_app_data_ = info.Length() > 0 && info[0].ToBoolean();
   int ret = gnutls_handshake(s);
   hold_app_data_ = false;
+  Settle(ret == GNUTLS_E_AGAIN);
   return Napi::Number::New(info.Env(), ret);
 }
 
@@ -442,14 +457,33 @@ Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
   // mode 2: read application-data records up to the next record of another type (TLS <= 1.2,
   // during a re-handshake, so that gnutls_handshake() never meets application data).
   unsigned mode = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
+  // With (slab, offset): plaintext goes straight into slab[offset..] (no copy into a new Buffer)
+  // and the result is the byte count (> 0) or a code (<= 0).
+  uint8_t* into = nullptr;
+  if (info.Length() > 3 && info[2].IsBuffer()) {
+    auto slab = info[2].As<Napi::Buffer<uint8_t>>();
+    size_t off = info[3].As<Napi::Number>().Uint32Value();
+    if (off >= slab.Length()) throw Napi::RangeError::New(env, "recv: offset outside the slab");
+    into = slab.Data() + off;
+    max = std::min(max, slab.Length() - off);
+  }
   size_t got = 0;
   std::vector<uint8_t>& plain = addon_->recv_scratch;
   for (;;) {
     if (mode == 1 && gnutls_record_check_pending(s) == 0) break;
     if (mode == 2 && gnutls_record_check_pending(s) == 0 && in_.NextType() != kApplicationData) break;
-    if (plain.size() < got + kRecvChunk) plain.resize(got + kRecvChunk);
+    uint8_t* dst;
+    size_t room;
+    if (into) {
+      dst = into + got;
+      room = max - got;
+    } else {
+      if (plain.size() < got + kRecvChunk) plain.resize(got + kRecvChunk);
+      dst = plain.data() + got;
+      room = plain.size() - got;
+    }
     size_t consumed_before = in_.Consumed();
-    ssize_t r = gnutls_record_recv(s, plain.data() + got, plain.size() - got);
+    ssize_t r = gnutls_record_recv(s, dst, room);
     // After a post-handshake message (NewSessionTicket, KeyUpdate, ...) GnuTLS answers
     // GNUTLS_E_AGAIN although more records may be waiting: retry while input is being consumed.
     if (r == GNUTLS_E_AGAIN && in_.Consumed() != consumed_before) continue;
@@ -459,14 +493,17 @@ Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
       continue;
     }
     if (got == 0) {
+      Settle(r == GNUTLS_E_AGAIN);
       in_.Trim();
       return Napi::Number::New(env, static_cast<double>(r));
     }
     if (r != GNUTLS_E_AGAIN) pending_code_ = static_cast<int>(r);
     break;
   }
+  Settle(false);
   in_.Trim();
   if (got == 0) return Napi::Number::New(env, GNUTLS_E_AGAIN);
+  if (into) return Napi::Number::New(env, static_cast<double>(got));
   return Napi::Buffer<uint8_t>::Copy(env, plain.data(), got);
 }
 

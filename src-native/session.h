@@ -45,6 +45,7 @@ class Session : public Napi::ObjectWrap<Session> {
   static int Keylog(gnutls_session_t s, const char* label, const gnutls_datum_t* secret);
   static int PskServer(gnutls_session_t s, const gnutls_datum_t* username, gnutls_datum_t* key);
   static int PskClient(gnutls_session_t s, gnutls_datum_t* username, gnutls_datum_t* key);
+  static int NoPskOffer(gnutls_datum_t* username, gnutls_datum_t* key);
   static int ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned char* data, unsigned size);
   void NoteClientHello(const gnutls_datum_t* msg);
   static int DbStore(void* ptr, gnutls_datum_t key, gnutls_datum_t data);
@@ -100,6 +101,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Context* context_ = nullptr;  // kept alive by context_ref_
   bool refuse_resumption_ = false;
   bool is_server_ = false;
+  bool server_hello_seen_ = false;  // client: a ServerHello arrived (PSK callback phase)
   bool external_cache_ = false;  // session-ID cache lives in JS (newSession/resumeSession)
   std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> stored_;  // to hand to JS
   std::pair<std::vector<uint8_t>, std::vector<uint8_t>> resume_;               // from JS
@@ -110,6 +112,8 @@ class Session : public Napi::ObjectWrap<Session> {
   bool status_requested_ = false;       // the ClientHello carried status_request (server)
 
   RecordQueue in_;               // ciphertext fed in, not yet read by GnuTLS
+  Napi::ObjectReference fed_ref_;  // the last fed Buffer while in_ reads from it
+  void Settle(bool adopt);
   bool hold_app_data_ = false;   // Pull hands no application-data record to GnuTLS (re-handshake)
   std::vector<uint8_t> out_;    // ciphertext GnuTLS wrote, not yet taken by JS
   int pending_code_;            // a code seen after data was returned; reported by the next recv
