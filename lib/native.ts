@@ -58,6 +58,8 @@ export interface NativeSession {
   /** Plaintext into slab[offset..]: the byte count (> 0), or a GnuTLS code (<= 0). */
   recv(maxBytes: number, mode: 0, slab: Buffer, offset: number): number;
   send(data: Buffer | Buffer[]): number;
+  /** Ciphertext into slab[offset..] as far as it fits: that byte count, or a GnuTLS code (< 0); the rest is in output(). */
+  send(data: Buffer | Buffer[], slab: Buffer, offset: number): number;
   output(): Buffer | undefined;
   bye(): number;
   reauth(): number;

@@ -138,6 +138,14 @@ function plaintextSlab(): { buf: Buffer; used: number } {
   return slab;
 }
 
+/** Ciphertext slab, like the plaintext one; `length` plaintext bytes need a little more room. */
+let cslab = { buf: Buffer.allocUnsafeSlow(0), used: 0 };
+function ciphertextSlab(length: number): { buf: Buffer; used: number } {
+  const need = Math.min(SLAB_SIZE, length + 64 + 32 * Math.ceil(length / 16384));
+  if (cslab.buf.length - cslab.used < need) cslab = { buf: Buffer.allocUnsafeSlow(SLAB_SIZE), used: 0 };
+  return cslab;
+}
+
 /** The certificate in `trusted` that issued `leaf` (DER), if any. */
 function findIssuer(leaf: Buffer | undefined, trusted: readonly Buffer[]): Buffer | undefined {
   if (!leaf) return undefined;
@@ -1154,7 +1162,7 @@ export class TLSSocket extends Duplex {
       this._writeSlices(chunks[0], 0, cb);
       return;
     }
-    const code = this._session.send(chunks.length === 1 ? chunks[0] : chunks);
+    const code = this._encrypt(chunks.length === 1 ? chunks[0] : chunks, total);
     if (code < 0) {
       cb(gnutlsError(code, this._session.lastAlert(), 'write failed'));
       return;
@@ -1173,7 +1181,7 @@ export class TLSSocket extends Duplex {
         return;
       }
       const end = Math.min(buf.length, off + SLICE);
-      const code = this._session.send(buf.subarray(off, end));
+      const code = this._encrypt(buf.subarray(off, end), end - off);
       if (code < 0) {
         cb(gnutlsError(code, this._session.lastAlert(), 'write failed'));
         return;
@@ -1186,6 +1194,24 @@ export class TLSSocket extends Duplex {
       }
     }
     this._afterWrite(cb);
+  }
+
+  /**
+   * Encrypts `data` (`length` plaintext bytes) straight into the shared ciphertext slab and writes
+   * that slice to the transport; whatever did not fit follows from output() in _flush().
+   */
+  private _encrypt(data: Buffer | Buffer[], length: number): number {
+    const slab = ciphertextSlab(length);
+    const n = this._session.send(data, slab.buf, slab.used);
+    if (n > 0) {
+      const view = slab.buf.subarray(slab.used, slab.used + n);
+      slab.used += n;
+      if (this.socket.writable) {
+        this.socket.write(view);
+        if (this._idleMs > 0) this._idleSeen = Date.now();
+      }
+    }
+    return n;
   }
 
   /** Calls back once the transport accepted the ciphertext (waits for 'drain' when it pushes back). */

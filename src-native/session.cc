@@ -148,6 +148,17 @@ int Session::PullTimeout(gnutls_transport_ptr_t ptr, unsigned int) {
 ssize_t Session::PushVec(gnutls_transport_ptr_t ptr, const giovec_t* iov, int iovcnt) {
   Session* self = static_cast<Session*>(ptr);
   size_t total = 0;
+  for (int i = 0; i < iovcnt; i++) total += iov[i].iov_len;
+  // During send(data, slab, offset): straight into the JS slab while everything fits (and nothing
+  // is queued before it, so that the order on the wire holds).
+  if (self->direct_ && self->out_.empty() && self->direct_used_ + total <= self->direct_cap_) {
+    for (int i = 0; i < iovcnt; i++) {
+      memcpy(self->direct_ + self->direct_used_, iov[i].iov_base, iov[i].iov_len);
+      self->direct_used_ += iov[i].iov_len;
+    }
+    return static_cast<ssize_t>(total);
+  }
+  total = 0;
   for (int i = 0; i < iovcnt; i++) {
     const uint8_t* p = static_cast<const uint8_t*>(iov[i].iov_base);
     self->out_.insert(self->out_.end(), p, p + iov[i].iov_len);
@@ -518,6 +529,21 @@ Napi::Value Session::Send(const Napi::CallbackInfo& info) {
   } else {
     bufs.push_back(info[0].As<Napi::Buffer<uint8_t>>());
   }
+  // send(data, slab, offset): ciphertext goes into slab[offset..] as far as it fits (the result
+  // is then that byte count, the rest waits in output()); without a slab, the plaintext count.
+  bool direct = info.Length() > 2 && info[1].IsBuffer();
+  if (direct) {
+    auto slab = info[1].As<Napi::Buffer<uint8_t>>();
+    size_t off = info[2].As<Napi::Number>().Uint32Value();
+    if (off > slab.Length()) throw Napi::RangeError::New(env, "send: offset outside the slab");
+    direct_ = slab.Data() + off;
+    direct_cap_ = slab.Length() - off;
+    direct_used_ = 0;
+  }
+  struct Reset {
+    Session* self;
+    ~Reset() { self->direct_ = nullptr; }
+  } reset{this};
   bool cork = bufs.size() > 1;
   if (cork) gnutls_record_cork(s);
   double total = 0;
@@ -537,6 +563,7 @@ Napi::Value Session::Send(const Napi::CallbackInfo& info) {
     int r = gnutls_record_uncork(s, GNUTLS_RECORD_WAIT);
     if (r < 0) return Napi::Number::New(env, r);
   }
+  if (direct) return Napi::Number::New(env, static_cast<double>(direct_used_));
   return Napi::Number::New(env, total);
 }
 

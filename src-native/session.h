@@ -116,6 +116,8 @@ class Session : public Napi::ObjectWrap<Session> {
   void Settle(bool adopt);
   bool hold_app_data_ = false;   // Pull hands no application-data record to GnuTLS (re-handshake)
   std::vector<uint8_t> out_;    // ciphertext GnuTLS wrote, not yet taken by JS
+  uint8_t* direct_ = nullptr;   // during send(data, slab, offset): where ciphertext goes first
+  size_t direct_cap_ = 0, direct_used_ = 0;
   int pending_code_;            // a code seen after data was returned; reported by the next recv
 
   uint32_t events_ = 0;
