@@ -265,7 +265,16 @@ export class TLSSocket extends Duplex {
   private _helloBytes: Buffer[] | null = null;
   private readonly _onData = (chunk: Buffer): void => this._receive(chunk);
   private readonly _onEnd = (): void => this._transportEnded();
-  private readonly _onError = (err: Error): void => this._fail(err);
+  private readonly _onError = (err: Error): void => {
+    // The peer went away while we were ending (our close_notify or last bytes met a closed
+    // connection): the end is done, as with Node's tls, not an error.
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((code === 'EPIPE' || code === 'ECONNRESET') && this.writableEnded && this._state === 'secure') {
+      this.destroy();
+      return;
+    }
+    this._fail(err);
+  };
   private readonly _onClose = (): void => this._transportClosed();
   private readonly _onTimeout = (): void => {
     this.emit('timeout');

@@ -809,3 +809,44 @@ describe('worker_threads (child process)', () => {
     expect(JSON.parse(/^MAIN (.*)$/m.exec(r.stdout)![1])).toMatchObject({ echoed: true, authorized: true });
   });
 });
+
+describe('a peer that leaves while the server ends', () => {
+  test.each(['node', 'gnutls'] as const)(
+    'server.end() racing a %s client that destroys at once: no error on either server (as with Node)',
+    async (clientStack) => {
+      const errors: Record<string, number> = { node: 0, gnutls: 0 };
+      const opts = { key: fixture('server.key'), cert: fixture('server-chain.pem') };
+      const servers = {
+        node: nodeTls.createServer(opts, (s) => {
+          s.on('error', () => errors.node++);
+          s.end('x'.repeat(1000));
+        }),
+        gnutls: gtls.createServer(opts, (s) => {
+          // Without this listener an 'error' here would crash the process, as it would with Node.
+          s.on('error', () => errors.gnutls++);
+          s.end('x'.repeat(1000));
+        }),
+      };
+      const lib = clientStack === 'node' ? nodeTls : gtls;
+      try {
+        for (const [name, server] of Object.entries(servers)) {
+          const port = await listen(server);
+          for (let i = 0; i < 40; i++) {
+            await new Promise<void>((resolve, reject) => {
+              const c = lib.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: fixture('ca.pem') }, () => {
+                c.destroy();
+                resolve();
+              });
+              c.on('error', reject);
+            });
+          }
+          void name;
+        }
+        await new Promise((r) => setTimeout(r, 200)); // let the servers meet the closed connections
+        expect(errors).toEqual({ node: 0, gnutls: 0 });
+      } finally {
+        await Promise.all(Object.values(servers).map((s) => closeServer(s)));
+      }
+    },
+  );
+});
