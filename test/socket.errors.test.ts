@@ -827,13 +827,16 @@ describe('a peer that leaves while the server ends', () => {
           s.end('x'.repeat(1000));
         }),
       };
-      const lib = clientStack === 'node' ? nodeTls : gtls;
+      const connect = (port: number, cb: () => void): { destroy(): void; on(e: 'error', l: (e: Error) => void): unknown } => {
+        const o = { port, host: '127.0.0.1', servername: 'localhost', ca: fixture('ca.pem') };
+        return clientStack === 'node' ? nodeTls.connect(o, cb) : gtls.connect(o, cb);
+      };
       try {
         for (const [name, server] of Object.entries(servers)) {
           const port = await listen(server);
           for (let i = 0; i < 40; i++) {
             await new Promise<void>((resolve, reject) => {
-              const c = lib.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: fixture('ca.pem') }, () => {
+              const c = connect(port, () => {
                 c.destroy();
                 resolve();
               });
