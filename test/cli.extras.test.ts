@@ -5,7 +5,7 @@ import { createHash, createPublicKey } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Peer, ensureDist, freePort, gnutlsPriority, gnutlsServ, onCleanup, spawnPeer } from './helpers';
+import { Peer, ensureDist, freePort, gnutlsPriority, gnutlsServ, makeOcspResponse, onCleanup, spawnPeer } from './helpers';
 
 const BIN = path.join(__dirname, '..', 'bin', 'node-gnutls.js');
 const KEY_HEX = '8f1e2d3c4b5a69788796a5b4c3d2e1f0';
@@ -115,4 +115,30 @@ test('connect reports the channel bindings gnutls-serv computes for the same con
     }
     if (v === 'TLSv1.3') expect(cb['tls-unique']).toBeNull();
   }
+});
+
+test('serve --ocsp-response staples for gnutls-cli; connect --save-ocsp saves what gnutls-serv staples', async () => {
+  const response = makeOcspResponse(dir, 'good', 'V');
+  const port = await freePort();
+  const server = track(
+    spawnPeer(process.execPath, [BIN, 'serve', '--port', String(port), '--cert', 'server-chain.pem', '--key', 'server.key', '--ocsp-response', response]),
+  );
+  await server.waitFor(/^listening on /m);
+  const saved = file('from-cli-server.der');
+  const cli = track(
+    spawnPeer('gnutls-cli', ['-p', String(port), '--x509cafile', 'ca.pem', '--sni-hostname', 'localhost', '--verify-hostname', 'localhost', '--save-ocsp', saved, '127.0.0.1']),
+  );
+  cli.proc.stdin?.end();
+  expect(await exited(cli)).toBe(0);
+  expect(fs.readFileSync(saved).equals(fs.readFileSync(response))).toBe(true);
+
+  const srv = track(await gnutlsServ(['--echo', '--x509keyfile', 'server.key', '--x509certfile', 'server-chain.pem', '--disable-client-cert', '--ocsp-response', response]));
+  const ours = file('from-gnutls-serv.der');
+  const client = track(
+    spawnPeer(process.execPath, [BIN, 'connect', `127.0.0.1:${srv.port}`, '--ca', 'ca.pem', '--servername', 'localhost', '--save-ocsp', ours]),
+  );
+  await client.waitFor(/OCSP response stapled/);
+  client.proc.stdin?.end();
+  expect(await exited(client)).toBe(0);
+  expect(fs.readFileSync(ours).equals(fs.readFileSync(response))).toBe(true);
 });

@@ -16,6 +16,7 @@ import {
   gnutlsServ,
   once,
   peerExit,
+  makeOcspResponse,
   runTool,
   serveTracked,
   spawnPeer,
@@ -36,49 +37,10 @@ let revokedFile: string;
 let good: Buffer;
 let revoked: Buffer;
 
-/** OpenSSL's CA database time format: YYMMDDHHMMSSZ. */
-function caTime(d: Date): string {
-  return d.toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
-}
-
-/** `openssl ocsp` as a responder signing with the intermediate CA, for one index line. */
-function makeResponse(name: string, status: 'V' | 'R'): string {
-  const serial = runTool('openssl', ['x509', '-in', 'server.pem', '-noout', '-serial']).trim().replace(/^serial=/, '');
-  const subject = runTool('openssl', ['x509', '-in', 'server.pem', '-noout', '-subject', '-nameopt', 'compat'])
-    .trim()
-    .replace(/^subject=\s*/, '');
-  const now = Date.now();
-  const expiry = caTime(new Date(now + 365 * 86400e3));
-  const revokedAt = status === 'R' ? caTime(new Date(now - 3600e3)) : '';
-  const index = path.join(dir, `${name}.index.txt`);
-  fs.writeFileSync(index, `${status}\t${expiry}\t${revokedAt}\t${serial}\tunknown\t${subject}\n`);
-  const out = path.join(dir, `${name}.der`);
-  runTool('openssl', [
-    'ocsp',
-    '-index',
-    index,
-    '-rsigner',
-    'int.pem',
-    '-rkey',
-    'int.key',
-    '-CA',
-    'int.pem',
-    '-issuer',
-    'int.pem',
-    '-cert',
-    'server.pem',
-    '-respout',
-    out,
-    '-ndays',
-    '1',
-  ]);
-  return out;
-}
-
 beforeAll(() => {
   dir = tmpDir('node-gnutls-ocsp-');
-  goodFile = makeResponse('good', 'V');
-  revokedFile = makeResponse('revoked', 'R');
+  goodFile = makeOcspResponse(dir, 'good', 'V');
+  revokedFile = makeOcspResponse(dir, 'revoked', 'R');
   good = fs.readFileSync(goodFile);
   revoked = fs.readFileSync(revokedFile);
   // What the responder produced, read back by openssl.

@@ -315,3 +315,31 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     }),
   ]).finally(() => clearTimeout(timer));
 }
+
+/** OpenSSL's CA database time format: YYMMDDHHMMSSZ. */
+function caTime(d: Date): string {
+  return d.toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
+}
+
+/**
+ * An OCSP response for the fixture server.pem ('V' good, 'R' revoked), signed by its issuer
+ * (int.pem) with `openssl ocsp` as a responder (GnuTLS's ocsptool only checks responses).
+ * Written to `dir/name.der`; returns the path.
+ */
+export function makeOcspResponse(dir: string, name: string, status: 'V' | 'R'): string {
+  const serial = runTool('openssl', ['x509', '-in', 'server.pem', '-noout', '-serial']).trim().replace(/^serial=/, '');
+  const subject = runTool('openssl', ['x509', '-in', 'server.pem', '-noout', '-subject', '-nameopt', 'compat'])
+    .trim()
+    .replace(/^subject=\s*/, '');
+  const now = Date.now();
+  const expiry = caTime(new Date(now + 365 * 86400e3));
+  const revokedAt = status === 'R' ? caTime(new Date(now - 3600e3)) : '';
+  const index = path.join(dir, `${name}.index.txt`);
+  fs.writeFileSync(index, `${status}\t${expiry}\t${revokedAt}\t${serial}\tunknown\t${subject}\n`);
+  const out = path.join(dir, `${name}.der`);
+  runTool('openssl', [
+    'ocsp', '-index', index, '-rsigner', 'int.pem', '-rkey', 'int.key', '-CA', 'int.pem',
+    '-issuer', 'int.pem', '-cert', 'server.pem', '-respout', out, '-ndays', '1',
+  ]);
+  return out;
+}
