@@ -23,6 +23,7 @@ import {
   tmpDir,
   tracked,
   within,
+  gnutlsClient,
 } from './helpers';
 
 const ca = fixture('ca.pem');
@@ -51,23 +52,6 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** `gnutls-cli` against 127.0.0.1:port with our CA and SNI localhost, limited to one version. */
-function gnutlsCli(port: number, version: Version, args: string[] = []) {
-  return spawnPeer('gnutls-cli', [
-    '-p',
-    String(port),
-    '--x509cafile',
-    'ca.pem',
-    '--sni-hostname',
-    'localhost',
-    '--verify-hostname',
-    'localhost',
-    '--priority',
-    gnutlsPriority(version),
-    ...args,
-    '127.0.0.1',
-  ]);
-}
 
 /** Options for Node's tls.connect to our fixtures' server (Node's types omit `requestOCSP`). */
 function nodeOptions(o: nodeTls.ConnectionOptions & { requestOCSP?: boolean }): nodeTls.ConnectionOptions {
@@ -127,7 +111,7 @@ describe.each(VERSIONS)('%s', (version) => {
   test('our server with a static ocspResponse ↔ gnutls-cli --save-ocsp and Node client requestOCSP', async () => {
     const { port } = await ocspServer({ ocspResponse: good });
     const saved = path.join(dir, `saved-static-${version}.der`);
-    const cli = gnutlsCli(port, version, ['--save-ocsp', saved]);
+    const cli = gnutlsClient(port, version, ['--save-ocsp', saved]);
     try {
       cli.proc.stdin!.write('x\n');
       await cli.waitFor(/- Handshake was completed/);
@@ -153,7 +137,7 @@ describe.each(VERSIONS)('%s', (version) => {
     expect(Buffer.isBuffer(staple) && staple.equals(good)).toBe(true);
 
     const saved = path.join(dir, `saved-event-${version}.der`);
-    const cli = gnutlsCli(port, version, ['--save-ocsp', saved]);
+    const cli = gnutlsClient(port, version, ['--save-ocsp', saved]);
     try {
       cli.proc.stdin!.end();
       expect(await peerExit(cli)).toBe(0);
@@ -187,7 +171,7 @@ describe.each(VERSIONS)('%s', (version) => {
     expect(staple == null || staple.length === 0).toBe(true);
 
     const saved = path.join(dir, `saved-none-${version}.der`);
-    const cli = gnutlsCli(port, version, ['--save-ocsp', saved]);
+    const cli = gnutlsClient(port, version, ['--save-ocsp', saved]);
     try {
       cli.proc.stdin!.end();
       expect(await peerExit(cli)).toBe(0);
@@ -215,7 +199,7 @@ describe.each(VERSIONS)('%s', (version) => {
     const nodeErr = await within(once<Error>(c, 'error'), 15000, "Node client's error");
     expect(typeof nodeErr.message).toBe('string');
 
-    const cli = gnutlsCli(port, version);
+    const cli = gnutlsClient(port, version);
     try {
       cli.proc.stdin!.end();
       expect(await peerExit(cli)).not.toBe(0);
@@ -252,7 +236,7 @@ describe.each(VERSIONS)('%s', (version) => {
     ]);
     try {
       // GnuTLS's own client: the stapled response takes part in verification.
-      const cli = gnutlsCli(srv.port, version);
+      const cli = gnutlsClient(srv.port, version);
       try {
         cli.proc.stdin!.end();
         expect(await peerExit(cli)).not.toBe(0);

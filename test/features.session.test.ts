@@ -33,6 +33,7 @@ import {
   tmpDir,
   tracked,
   within,
+  gnutlsClient,
 } from './helpers';
 
 const ca = fixture('ca.pem');
@@ -625,20 +626,7 @@ describe('ticketKeys', () => {
     const reused: boolean[] = [];
     server.on('secureConnection', (s) => reused.push(s.isSessionReused()));
     const { port } = await serveTracked<TLSSocket>(server);
-    const cli = spawnPeer('gnutls-cli', [
-      '-p',
-      String(port),
-      '--x509cafile',
-      'ca.pem',
-      '--sni-hostname',
-      'localhost',
-      '--verify-hostname',
-      'localhost',
-      '--resume',
-      '--priority',
-      gnutlsPriority(version),
-      '127.0.0.1',
-    ]);
+    const cli = gnutlsClient(port, version, ['--resume']);
     try {
       await cli.waitFor(/This is a resumed session/);
       cli.proc.stdin!.end();

@@ -343,3 +343,11 @@ export function makeOcspResponse(dir: string, name: string, status: 'V' | 'R'): 
   ]);
   return out;
 }
+
+/** `gnutls-cli` to 127.0.0.1:port verifying our fixture server as localhost, limited to one version. */
+export function gnutlsClient(port: number, version: Version, args: string[] = []): Peer {
+  return spawnPeer('gnutls-cli', [
+    '-p', String(port), '--x509cafile', 'ca.pem', '--sni-hostname', 'localhost', '--verify-hostname', 'localhost',
+    '--priority', gnutlsPriority(version), ...args, '127.0.0.1',
+  ]);
+}

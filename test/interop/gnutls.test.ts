@@ -2,7 +2,21 @@
 // GnuTLS 3.7.x), both roles, TLS 1.2 and TLS 1.3. Every check reads what the tool itself printed.
 import * as nodeTls from 'tls';
 import { connect, createServer, Server, TLSError, TLSSocket } from '../../lib';
-import { VERSIONS, Peer, Version, closeServer, fixture, gnutlsPriority, gnutlsServ, listen, once, spawnPeer } from '../helpers';
+import {
+  VERSIONS,
+  Peer,
+  Version,
+  closeServer,
+  fixture,
+  gnutlsClient,
+  gnutlsPriority,
+  gnutlsServ,
+  listen,
+  once,
+  peerExit,
+  spawnPeer,
+  stopPeer,
+} from '../helpers';
 
 const ca = fixture('ca.pem');
 const serverOpts = { key: fixture('server.key'), cert: fixture('server-chain.pem') };
@@ -37,58 +51,6 @@ function collector(sock: TLSSocket): { text: () => string; waitFor: (re: RegExp,
   return { text: () => text, waitFor };
 }
 
-/** Resolves once the peer's stdout and stderr have been read to their end. */
-function drained(peer: Peer): Promise<void> {
-  const streams = [peer.proc.stdout, peer.proc.stderr].filter((s) => s && !s.readableEnded && !s.destroyed);
-  return Promise.all(streams.map((s) => new Promise<void>((resolve) => s!.once('close', () => resolve())))).then(
-    () => undefined,
-  );
-}
-
-/**
- * Stops a long-running peer (gnutls-serv) and waits for all it printed: its stdout is a pipe, so
- * block-buffered, and only complete once the process has exited (it flushes on SIGTERM).
- */
-async function stop(peer: Peer): Promise<void> {
-  const done = drained(peer);
-  await peer.kill();
-  await done;
-}
-
-/** Waits for a peer to exit by itself (bounded), then for all its output. */
-async function exitOf(peer: Peer, ms = 10000): Promise<number | null> {
-  const done = drained(peer);
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([
-    peer.exited,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`peer did not exit within ${ms} ms\nstdout:\n${peer.out()}\nstderr:\n${peer.err()}`)),
-        ms,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
-  await done;
-  return code;
-}
-
-/** `gnutls-cli` against 127.0.0.1:port (cwd test/fixtures), limited to one TLS version. */
-function gnutlsCli(port: number, version: Version, args: string[] = []): Peer {
-  return spawnPeer('gnutls-cli', [
-    '-p',
-    String(port),
-    '--x509cafile',
-    'ca.pem',
-    '--sni-hostname',
-    'localhost',
-    '--verify-hostname',
-    'localhost',
-    '--priority',
-    gnutlsPriority(version),
-    ...args,
-    '127.0.0.1',
-  ]);
-}
 
 /** The first capture group of `re` in the peer's output (stdout + stderr). */
 function grab(peer: Peer, re: RegExp): string | undefined {
@@ -137,7 +99,7 @@ describe.each(VERSIONS)('%s', (version) => {
       expect(await rx.waitFor(new RegExp(`echo me over ${escVersion}\\n`))).toBe(line);
       c.end();
       await once(c, 'close');
-      await stop(srv);
+      await stopPeer(srv);
       expect(srv.out()).toMatch(/^\* Accepted connection from IPv4 127\.0\.0\.1/m);
       expect(nodeVersion(grab(srv, /^- Version: (\S+)$/m))).toBe(version);
       expect(grab(srv, /^- Given server name\[1\]: (\S+)$/m)).toBe('localhost');
@@ -173,7 +135,7 @@ describe.each(VERSIONS)('%s', (version) => {
       expect(await rx.waitFor(/mtls ping\n/)).toBe('mtls ping\n');
       c.end();
       await once(c, 'close');
-      await stop(srv);
+      await stopPeer(srv);
       const out = srv.out();
       expect(out).toMatch(/^- Got a certificate list of 1 certificates\.$/m);
       expect(out).toMatch(/^\tSubject: CN=client\.node-gnutls,O=node-gnutls$/m);
@@ -251,7 +213,7 @@ describe.each(VERSIONS)('%s', (version) => {
       plain.end();
       await once(plain, 'close');
 
-      await stop(srv);
+      await stopPeer(srv);
       const protocols = [...srv.out().matchAll(/^- Application protocol: (\S+)$/gm)].map((m) => m[1]);
       expect(protocols).toEqual(['http/1.1']);
     } finally {
@@ -267,7 +229,7 @@ describe.each(VERSIONS)('%s', (version) => {
     const errors = socketErrors(server);
     const port = await listen(server);
     const secured = nextSecure(server);
-    const cli = gnutlsCli(port, version);
+    const cli = gnutlsClient(port, version);
     try {
       const line = `typed into gnutls-cli over ${version}`;
       cli.proc.stdin!.end(`${line}\n`);
@@ -276,7 +238,7 @@ describe.each(VERSIONS)('%s', (version) => {
       expect(s.servername).toBe('localhost');
       expect(s.authorized).toBe(false); // no client certificate requested
       // gnutls-cli ends with close_notify after stdin's EOF, reads our echo and leaves.
-      expect(await exitOf(cli)).toBe(0);
+      expect(await peerExit(cli)).toBe(0);
       const out = cli.out() + cli.err();
       expect(out).toMatch(/^- Status: The certificate is trusted\.\s*$/m);
       expect(out).toMatch(/^- Handshake was completed$/m);
@@ -303,7 +265,7 @@ describe.each(VERSIONS)('%s', (version) => {
     const errors = socketErrors(server);
     const port = await listen(server);
     const secured = nextSecure(server);
-    const cli = gnutlsCli(port, version, ['--x509certfile', 'client.pem', '--x509keyfile', 'client.key']);
+    const cli = gnutlsClient(port, version, ['--x509certfile', 'client.pem', '--x509keyfile', 'client.key']);
     try {
       cli.proc.stdin!.end('mtls line\n');
       const s = await secured;
@@ -311,7 +273,7 @@ describe.each(VERSIONS)('%s', (version) => {
       expect(s.authorizationError).toBeNull();
       expect(s.getPeerCertificate().subject.CN).toBe('client.node-gnutls');
       expect(s.getProtocol()).toBe(version);
-      expect(await exitOf(cli)).toBe(0);
+      expect(await peerExit(cli)).toBe(0);
       const out = cli.out() + cli.err();
       // gnutls-cli 3.7.9 prints this line only under TLS 1.3 (with gnutls-serv as well).
       if (version === 'TLSv1.3') expect(out).toMatch(/^- Server has requested a certificate\.$/m);
@@ -334,14 +296,14 @@ describe.each(VERSIONS)('%s', (version) => {
     });
     const port = await listen(server);
     const clientError = once<TLSError>(server, 'tlsClientError');
-    const cli = gnutlsCli(port, version);
+    const cli = gnutlsClient(port, version);
     try {
       const err = await clientError;
       expect(err).toBeInstanceOf(TLSError);
       expect(err.code).toMatch(/^GNUTLS_E_/);
       expect(err.gnutlsCode).toBeLessThan(0);
       cli.proc.stdin!.end('never echoed\n');
-      expect(await exitOf(cli)).not.toBe(0);
+      expect(await peerExit(cli)).not.toBe(0);
       const out = cli.out() + cli.err();
       expect(out).toMatch(/^- Successfully sent 0 certificate\(s\) to server\.$/m);
       const alert = Number(grab(cli, /\*\*\* Received alert \[(\d+)\]/));
@@ -369,7 +331,7 @@ describe.each(VERSIONS)('%s', (version) => {
     server.on('secureConnection', () => secureConnections++);
     const clientError = once<TLSError>(server, 'tlsClientError');
     const port = await listen(server);
-    const cli = gnutlsCli(port, version);
+    const cli = gnutlsClient(port, version);
     try {
       cli.proc.stdin!.end('never sent\n');
       // gnutls-cli aborts its handshake with a bad_certificate alert, which our server reports.
@@ -378,7 +340,7 @@ describe.each(VERSIONS)('%s', (version) => {
       expect(err.code).toBe('GNUTLS_E_FATAL_ALERT_RECEIVED');
       expect(err.alertCode).toBe(42);
       expect(err.alert).toBe('bad_certificate');
-      const code = await exitOf(cli);
+      const code = await peerExit(cli);
       expect(code).not.toBe(0);
       expect(code).not.toBeNull();
       const out = cli.out() + cli.err();
@@ -403,21 +365,21 @@ describe.each(VERSIONS)('%s', (version) => {
     const port = await listen(server);
     try {
       const secured = nextSecure(server);
-      const cli = gnutlsCli(port, version, ['--alpn', 'h2']);
+      const cli = gnutlsClient(port, version, ['--alpn', 'h2']);
       cli.proc.stdin!.end();
       const s = await secured;
       expect(s.alpnProtocol).toBe('h2');
       expect(s.getProtocol()).toBe(version);
-      expect(await exitOf(cli)).toBe(0);
+      expect(await peerExit(cli)).toBe(0);
       expect(grab(cli, /^- Application protocol: (\S+)$/m)).toBe('h2');
       expect(cli.out()).toContain('\nalpn=h2\n');
 
       // Both offered: our (server) preference wins.
       const secured2 = nextSecure(server);
-      const cli2 = gnutlsCli(port, version, ['--alpn', 'h2', '--alpn', 'http/1.1']);
+      const cli2 = gnutlsClient(port, version, ['--alpn', 'h2', '--alpn', 'http/1.1']);
       cli2.proc.stdin!.end();
       expect((await secured2).alpnProtocol).toBe('http/1.1');
-      expect(await exitOf(cli2)).toBe(0);
+      expect(await peerExit(cli2)).toBe(0);
       expect(grab(cli2, /^- Application protocol: (\S+)$/m)).toBe('http/1.1');
       expect(cli2.out()).toContain('\nalpn=http/1.1\n');
       expect(errors).toEqual([]);
@@ -441,10 +403,10 @@ describe.each(VERSIONS)('%s', (version) => {
       s.on('error', (e: Error) => errors.push([i, e]));
     });
     const port = await listen(server);
-    const cli = gnutlsCli(port, version, ['--resume']);
+    const cli = gnutlsClient(port, version, ['--resume']);
     try {
       cli.proc.stdin!.end('after resumption\n');
-      expect(await exitOf(cli)).toBe(0);
+      expect(await peerExit(cli)).toBe(0);
       const out = cli.out() + cli.err();
       expect(out).toMatch(/^- Connecting again- trying to resume previous session$/m);
       expect(out).toMatch(/^- Resume Handshake was completed$/m);
@@ -480,7 +442,7 @@ describe("stream ends like Node's tls when the socket is never read (TLS 1.3)", 
     const server = make((s) => s.end('bye\n'));
     const port = await listen(server);
     const secured = nextSecure(server);
-    const cli = gnutlsCli(port, version);
+    const cli = gnutlsClient(port, version);
     const events: string[] = [];
     let sock: TLSSocket | undefined;
     try {
@@ -489,7 +451,7 @@ describe("stream ends like Node's tls when the socket is never read (TLS 1.3)", 
       sock.on('close', () => events.push('close'));
       sock.on('error', (e: Error) => events.push(`error ${(e as Error & { code?: string }).code}`));
       cli.proc.stdin!.end();
-      await exitOf(cli);
+      await peerExit(cli);
       await closeServer(server); // resolves once the TCP connection is closed
       await settle(200);
       return { events, destroyed: sock.destroyed, out: cli.out() };
