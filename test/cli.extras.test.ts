@@ -142,3 +142,19 @@ test('serve --ocsp-response staples for gnutls-cli; connect --save-ocsp saves wh
   expect(await exited(client)).toBe(0);
   expect(fs.readFileSync(ours).equals(fs.readFileSync(response))).toBe(true);
 });
+
+test('serve with no certificate makes a throw-away one for localhost; connect --insecure reaches it', async () => {
+  const port = await freePort();
+  const server = track(spawnPeer(process.execPath, [BIN, 'serve', '--port', String(port)]));
+  const line = await server.waitFor(/throw-away self-signed certificate for localhost, SHA-256 ([0-9A-F:]+)/);
+  const fingerprint = /SHA-256 ([0-9A-F:]+)/.exec(line)![1];
+  await server.waitFor(/^listening on /m);
+  const strict = track(spawnPeer(process.execPath, [BIN, 'connect', `localhost:${port}`]));
+  strict.proc.stdin?.end();
+  expect(await exited(strict)).toBe(1); // self-signed: not trusted by default
+  const insecure = track(spawnPeer(process.execPath, [BIN, 'connect', `localhost:${port}`, '--insecure', '--json']));
+  await insecure.waitFor(/"event":"connected"/);
+  insecure.proc.stdin?.end();
+  expect(await exited(insecure)).toBe(0);
+  expect(insecure.err()).toContain(fingerprint);
+});

@@ -32,7 +32,7 @@ Options:
   -v, --version   print the node-gnutls and GnuTLS versions
 `;
 
-export const SERVE_USAGE = `Usage: node-gnutls serve --port P --cert FILE --key FILE [options]
+export const SERVE_USAGE = `Usage: node-gnutls serve [--port P] [--cert FILE --key FILE] [options]
 
 Accepts TLS connections and echoes each received line back (--echo, the default) or answers
 HTTP GET requests with a short text description of the TLS session (--http).
@@ -45,9 +45,11 @@ gnutls-serv --echo); the command line is echoed back afterwards:
   **KEYUPDATE**     socket.keyUpdate(): a TLS 1.3 key update of our sending keys
 
 Options:
-  -p, --port P                 port to listen on (0 picks a free one; the listening line shows it)
+  -p, --port P                 port to listen on (default 5556 as gnutls-serv; 0 picks a free one)
       --host H                 address to listen on (default 127.0.0.1)
-      --cert FILE              server certificate chain (PEM)
+      --cert FILE              server certificate chain (PEM); without --cert/--key (and without
+                               --rawpkkeyfile/--pskpasswd) a throw-away self-signed certificate
+                               for localhost is made with certtool and its fingerprint printed
       --key FILE               server private key (PEM)
       --ca FILE                CA certificates for verifying client certificates (PEM);
                                default: the system trust store
@@ -63,7 +65,6 @@ Options:
       --json                   one JSON object per line instead of readable lines
 ${SERVE_EXTRA_USAGE}  -h, --help                   show this help
 
---cert/--key may be left out when --rawpkkeyfile or --pskpasswd is given.
 Everything that happens (listening address, connections, handshake results, command results,
 HTTP requests, errors, closes) is printed on stdout.
 `;
@@ -99,6 +100,9 @@ Exit status: 0 after a clean close, 1 on a connection, handshake or verification
 `;
 
 export const USAGE: Record<string, string> = { '': TOP_USAGE, serve: SERVE_USAGE, connect: CONNECT_USAGE };
+
+/** gnutls-serv's default port. */
+export const DEFAULT_PORT = 5556;
 
 const VERSIONS: readonly TLSVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
@@ -263,10 +267,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     const { values, positionals } = parse('serve', SERVE_OPTIONS, rest);
     if (values.help) return { command: 'help', topic: 'serve' };
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'serve');
-    if (values.port === undefined) throw new UsageError('--port is required', 'serve');
-    if ((values.cert === undefined || values.key === undefined) && values.rawpkkeyfile === undefined && values.pskpasswd === undefined) {
-      throw new UsageError('--cert and --key are required (or --rawpkkeyfile, or --pskpasswd)', 'serve');
-    }
+    if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together', 'serve');
     if (values.echo && values.http) throw new UsageError('--echo and --http exclude each other', 'serve');
     if (values['require-client-cert'] && values['request-client-cert']) {
       throw new UsageError('--require-client-cert and --request-client-cert exclude each other', 'serve');
@@ -283,7 +284,7 @@ export function parseCommandLine(argv: string[]): Parsed {
       command: 'serve',
       args: {
         ...shared,
-        port: port(String(values.port), 'serve', '--port'),
+        port: values.port === undefined ? DEFAULT_PORT : port(String(values.port), 'serve', '--port'),
         host: (values.host as string | undefined) ?? '127.0.0.1',
         mode: values.http ? 'http' : 'echo',
         clientCert: values['require-client-cert'] ? 'require' : values['request-client-cert'] ? 'request' : 'none',

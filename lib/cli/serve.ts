@@ -2,6 +2,11 @@
 // HTTPS server describing the session.
 import * as http from 'http';
 import type * as net from 'net';
+import { spawnSync } from 'child_process';
+import { X509Certificate } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { Server, TLSSocket, TlsOptions, createServer } from '../index';
 import { extraOptions } from './extras';
 import type { ServeArgs } from './args';
@@ -37,11 +42,43 @@ export function serverOptions(a: ServeArgs): TlsOptions {
   return o;
 }
 
+/** A self-signed ECDSA certificate for localhost, made with certtool in a temporary folder. */
+function throwAwayCertificate(): { cert: Buffer; key: Buffer; fingerprint256: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'node-gnutls-serve-'));
+  try {
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    const tmpl = path.join(dir, 'cert.cfg');
+    fs.writeFileSync(tmpl, 'cn = localhost\ndns_name = localhost\nip_address = 127.0.0.1\nexpiration_days = 2\ntls_www_server\nsigning_key\n');
+    const run = (args: string[]): void => {
+      const r = spawnSync('certtool', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      if (r.error || r.status !== 0) {
+        throw new Error(`certtool (gnutls-bin) is needed for a throw-away certificate, or give --cert/--key: ${r.error?.message ?? r.stderr}`);
+      }
+    };
+    run(['--generate-privkey', '--key-type', 'ecdsa', '--outfile', key]);
+    run(['--generate-self-signed', '--load-privkey', key, '--template', tmpl, '--outfile', cert]);
+    const pem = fs.readFileSync(cert);
+    return { cert: pem, key: fs.readFileSync(key), fingerprint256: new X509Certificate(pem).fingerprint256 };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs the server until SIGINT/SIGTERM; resolves with the exit status. */
 export function serve(a: ServeArgs): Promise<number> {
   const out = new Reporter(a.json, process.stdout);
   let server: Server;
   try {
+    if (!a.cert && !a.extra.rawpkKey && !a.extra.pskKeys) {
+      const made = throwAwayCertificate();
+      a = { ...a, cert: made.cert, key: made.key };
+      out.event(
+        'certificate',
+        { selfSigned: true, subject: 'CN=localhost', fingerprint256: made.fingerprint256 },
+        `using a throw-away self-signed certificate for localhost, SHA-256 ${made.fingerprint256}`,
+      );
+    }
     server = createServer(serverOptions(a));
   } catch (err) {
     process.stderr.write(`node-gnutls serve: ${errorText(err)}\n`);
