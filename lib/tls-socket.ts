@@ -96,6 +96,11 @@ interface Operation {
   reject: (err: Error) => void;
   timer?: NodeJS.Timeout;
   restoreContext?: boolean;
+  /**
+   * recv() returned GNUTLS_E_REHANDSHAKE for the peer's ClientHello: GnuTLS holds that message,
+   * so the handshake must run before any application record that followed it is read.
+   */
+  helloHeld?: boolean;
 }
 
 export interface CipherNameAndProtocol {
@@ -848,6 +853,11 @@ export class TLSSocket extends Duplex {
    */
   private _renegotiationStep(): number {
     const s = this._session;
+    if (this._op?.helloHeld) {
+      this._op.helloHeld = false;
+      const code = s.handshake(true); // the held ClientHello first
+      if (code !== E.AGAIN) return code;
+    }
     for (;;) {
       while (s.nextRecordType() === RECORD_APPLICATION_DATA) {
         const r = s.recv(this._readChunk, 2);
@@ -1068,6 +1078,7 @@ export class TLSSocket extends Duplex {
     const op = this._op;
     if (op && op.phase === 'hello') {
       op.phase = 'handshake'; // the answer to our HelloRequest
+      op.helloHeld = true;
       return;
     }
     if (this._renegotiationDisabled) {
@@ -1084,7 +1095,7 @@ export class TLSSocket extends Duplex {
     const policy = this._options.renegotiation ?? 'refuse';
     if (policy === 'accept' && !this._renegotiationAllowed()) {
       this._session.refuseResumption();
-      this._op = { kind: 'rehandshake', phase: 'handshake', resolve: () => this.emit('renegotiated'), reject: () => {} };
+      this._op = { kind: 'rehandshake', phase: 'handshake', helloHeld: true, resolve: () => this.emit('renegotiated'), reject: () => {} };
       return;
     }
     this._session.sendAlert(ALERT_LEVEL.WARNING, ALERT.NO_RENEGOTIATION);

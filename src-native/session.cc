@@ -446,6 +446,7 @@ Napi::Value Session::Handshake(const Napi::CallbackInfo& info) {
   hold_app_data_ = info.Length() > 0 && info[0].ToBoolean();
   int ret = gnutls_handshake(s);
   hold_app_data_ = false;
+  if (ret == GNUTLS_E_SUCCESS) established_ = true;
   Settle(ret == GNUTLS_E_AGAIN);
   return Napi::Number::New(info.Env(), ret);
 }
@@ -637,7 +638,8 @@ Napi::Value Session::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("protocol", StrOrNull(env, gnutls_protocol_get_name(gnutls_protocol_get_version(s))));
-  o.Set("suite", StrOrNull(env, gnutls_ciphersuite_get(s)));
+  // gnutls_ciphersuite_get() dereferences the suite, which exists only once a handshake ran.
+  o.Set("suite", StrOrNull(env, established_ ? gnutls_ciphersuite_get(s) : nullptr));
   o.Set("cipher", StrOrNull(env, gnutls_cipher_get_name(gnutls_cipher_get(s))));
   o.Set("mac", StrOrNull(env, gnutls_mac_get_name(gnutls_mac_get(s))));
   o.Set("kx", StrOrNull(env, gnutls_kx_get_name(gnutls_kx_get(s))));

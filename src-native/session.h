@@ -101,6 +101,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Context* context_ = nullptr;  // kept alive by context_ref_
   bool refuse_resumption_ = false;
   bool is_server_ = false;
+  bool established_ = false;  // a handshake completed (some GnuTLS getters need one)
   bool server_hello_seen_ = false;  // client: a ServerHello arrived (PSK callback phase)
   bool external_cache_ = false;  // session-ID cache lives in JS (newSession/resumeSession)
   std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> stored_;  // to hand to JS

@@ -1,5 +1,6 @@
 // Re-authentication, re-handshake and key update against real peers (gnutls-cli, gnutls-serv,
 // Node's tls) and between our own client and server.
+import * as net from 'net';
 import * as nodeTls from 'tls';
 import * as gtls from '../lib';
 import { closeServer, fixture, fixturePath, gnutlsServ, listen, once, readAll, spawnPeer } from './helpers';
@@ -360,4 +361,72 @@ describe('between our server and client', () => {
     c2.destroy();
     await closeServer(server);
   });
+});
+
+describe('TLS 1.2 re-handshake: application data in the same read as the ClientHello', () => {
+  // The peer is a bare GnuTLS client session driven by hand, so that its renegotiation ClientHello
+  // and the application data it writes right after (GnuTLS allows that) leave in one TCP write.
+  test('the server handshakes the held ClientHello first; rehandshake() resolves and the data arrives', async () => {
+    const { binding } = await import('../lib/native');
+    const E_REHANDSHAKE = -37;
+    let got = '';
+    let result: Promise<void> | undefined;
+    const secured = new Promise<void>((resolve) => {
+      const server = gtls.createServer({ key: fixture('server.key'), cert: fixture('server-chain.pem'), maxVersion: 'TLSv1.2' }, (s) => {
+        s.on('data', (d) => (got += d));
+        s.on('error', () => undefined); // the test's end resets the connection
+        result = s.rehandshake({ timeout: 5000 });
+        resolve();
+      });
+      cleanup.push(() => closeServer(server));
+      void listen(server).then((port) => {
+        const ctx = gtls.createSecureContext({ ca: fixture('ca.pem'), maxVersion: 'TLSv1.2' });
+        const cs = new binding.Session(ctx.context, false, 0);
+        cs.setServerName('localhost');
+        const sock = net.connect(port, '127.0.0.1');
+        cleanup.push(() => {
+          sock.destroy();
+          cs.close();
+        });
+        const flush = (): void => {
+          const o = cs.output();
+          if (o) sock.write(o);
+        };
+        let established = false;
+        let renegotiating = false;
+        const step = (): void => {
+          for (let i = 0; i < 100; i++) {
+            if (!established || renegotiating) {
+              const r = cs.handshake();
+              flush();
+              if (r !== 0) return;
+              if (renegotiating) return;
+              established = true;
+            }
+            const r = cs.recv(65536);
+            if (typeof r !== 'number') continue;
+            if (r !== E_REHANDSHAKE) return;
+            renegotiating = true;
+            cs.handshake(); // the ClientHello ...
+            cs.send(Buffer.from('written right after the ClientHello')); // ... and data: one write
+            flush();
+          }
+        };
+        sock.on('connect', step);
+        sock.on('data', (d: Buffer) => {
+          cs.feed(d);
+          step();
+        });
+        sock.on('error', () => undefined);
+      });
+    });
+    await secured;
+    await result;
+    expect(got).toBe('written right after the ClientHello');
+  });
+});
+
+const cleanup: Array<() => unknown> = [];
+afterAll(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f(); // the client first, then the server
 });
