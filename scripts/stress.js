@@ -2,6 +2,8 @@
 // Stress / fuzz driver for node-gnutls (see docs/RELIABILITY.md).
 //
 //   node scripts/stress.js [--cases N] [--quick] [--seed S] [--concurrency C] [--no-load]
+//                          [--cluster-rounds R] [--no-cluster] [--memcheck-rounds R] [--no-memcheck]
+//                          [--fuzz-seconds S] [--no-fuzz]
 //
 // One orchestrator process (this file, no node-gnutls loaded) and two children:
 //   --role server : node-gnutls servers (the target, with handshakeTimeout 2000, and an "evil"
@@ -11,7 +13,10 @@
 //                   and clients of the evil server.
 // A crash of either child is seen here as its exit code / signal. Every connection the
 // orchestrator opens has a deadline: one that neither ends nor answers in time is a hang.
-const { fork } = require('child_process');
+// Then, each as a child process: the cluster run (test/workers/cluster.js: 4 workers with servers
+// and clients on a shared port, ended mid-traffic), valgrind memcheck (scripts/memcheck.sh) and
+// the libFuzzer targets (scripts/fuzz.sh). One summary table folds everything in.
+const { fork, spawn } = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
@@ -42,7 +47,18 @@ const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 // ---- options -------------------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const o = { cases: 100000, quick: false, seed: Date.now() % 1e9, concurrency: 48, load: true, role: null, rounds: 3 };
+  const o = {
+    cases: 100000,
+    quick: false,
+    seed: Date.now() % 1e9,
+    concurrency: 48,
+    load: true,
+    role: null,
+    rounds: 3,
+    clusterRounds: 3,
+    memcheckRounds: 6,
+    fuzzSeconds: 60,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--cases') o.cases = Number(argv[++i]);
@@ -53,8 +69,18 @@ function parseArgs(argv) {
     else if (a === '--rounds') o.rounds = Number(argv[++i]);
     else if (a === '--role') o.role = argv[++i];
     else if (a === '--json') o.json = argv[++i];
+    else if (a === '--cluster-rounds') o.clusterRounds = Number(argv[++i]);
+    else if (a === '--no-cluster') o.clusterRounds = 0;
+    else if (a === '--memcheck-rounds') o.memcheckRounds = Number(argv[++i]);
+    else if (a === '--no-memcheck') o.memcheckRounds = 0;
+    else if (a === '--fuzz-seconds') o.fuzzSeconds = Number(argv[++i]);
+    else if (a === '--no-fuzz') o.fuzzSeconds = 0;
   }
   if (o.quick && !argv.includes('--cases')) o.cases = 3000;
+  // --quick: one cluster round; memcheck and the fuzzers have their own short tests in npm test.
+  if (o.quick && !argv.includes('--cluster-rounds')) o.clusterRounds = Math.min(o.clusterRounds, 1);
+  if (o.quick && !argv.includes('--memcheck-rounds')) o.memcheckRounds = 0;
+  if (o.quick && !argv.includes('--fuzz-seconds')) o.fuzzSeconds = 0;
   return o;
 }
 const OPTS = parseArgs(process.argv.slice(2));
@@ -995,6 +1021,106 @@ async function loadRound(port, serverChild, nConns, nStorm, round) {
   return res;
 }
 
+// ---- phases run as child processes: cluster, memcheck, fuzz --------------------------------------
+
+/** Runs a command to completion (or kills it after timeoutMs); collects its output. */
+function runTool(cmd, args, timeoutMs, onLine) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let timedOut = false;
+    let partial = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (!onLine) return;
+      partial += d;
+      const lines = partial.split('\n');
+      partial = lines.pop();
+      for (const l of lines) onLine(l);
+    });
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', (e) => (out += `\n${e.message}`));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out, timedOut });
+    });
+  });
+}
+
+async function clusterPhase(log) {
+  if (!OPTS.clusterRounds) return { ran: false, why: OPTS.quick ? '--quick' : '--no-cluster' };
+  const quick = OPTS.quick;
+  const args = [path.join(ROOT, 'test', 'workers', 'cluster.js'), '--workers', '4', '--clients', quick ? '4' : '8', '--warmup', quick ? '5' : '20', '--rounds', String(OPTS.clusterRounds)];
+  const r = await runTool(process.execPath, args, 120000 * OPTS.clusterRounds);
+  const m = /^CLUSTER (.*)$/m.exec(r.out);
+  if (!m) return { ran: true, ok: false, problems: [`no CLUSTER report (exit ${r.code}${r.signal ? ` ${r.signal}` : ''}${r.timedOut ? ', timed out' : ''})`], output: r.out.slice(-3000) };
+  const rep = JSON.parse(m[1]);
+  const res = {
+    ran: true,
+    ok: rep.ok && r.code === 0,
+    rounds: rep.rounds,
+    workers: rep.workers,
+    echoOk: rep.echoOk,
+    mismatch: rep.mismatch,
+    untyped: rep.untyped,
+    hangs: rep.hangs,
+    handshakeTimeouts: rep.handshakeTimeouts,
+    served: rep.served,
+    exits: rep.exits,
+    liveAfterFinish: rep.liveAfterFinish,
+    problems: rep.problems,
+  };
+  // exits other than the intended SIGKILL / SIGTERM / 0 are crashes; a worker that never exited is a hang
+  res.crashes = rep.problems.filter((p) => /: exit /.test(p)).length;
+  res.hungWorkers = rep.problems.filter((p) => /hang/.test(p)).length;
+  log(`cluster: ${res.ok ? 'ok' : 'FAILED'}: ${rep.rounds} rounds × 4 workers, ${rep.echoOk} echoes checked, ${rep.mismatch} mismatches, exits ${JSON.stringify(rep.exits.map((e) => e.signal || e.code))}${rep.problems.length ? `, problems: ${rep.problems.join('; ').slice(0, 2000)}` : ''}`);
+  return res;
+}
+
+async function memcheckPhase(log) {
+  if (!OPTS.memcheckRounds) return { ran: false, why: OPTS.quick ? '--quick' : '--no-memcheck' };
+  const r = await runTool('bash', [path.join(ROOT, 'scripts', 'memcheck.sh'), String(OPTS.memcheckRounds)], 900000);
+  if (r.code === 2 && /not installed/.test(r.out)) return { ran: false, why: 'valgrind not installed' };
+  const m = /memcheck: definitely lost (\d+) bytes, indirectly lost (\d+) bytes, invalid accesses (\d+)/.exec(r.out);
+  const live = /live native sessions: (\d+)/.exec(r.out);
+  const res = {
+    ran: true,
+    ok: r.code === 0 && !!m,
+    definite: m ? Number(m[1]) : null,
+    indirect: m ? Number(m[2]) : null,
+    invalid: m ? Number(m[3]) : null,
+    live: live ? Number(live[1]) : null,
+    output: r.code === 0 ? undefined : r.out.slice(-3000),
+  };
+  log(`memcheck (${OPTS.memcheckRounds} rounds): ${res.ok ? 'ok' : 'FAILED'}: definitely lost ${res.definite} B, indirectly lost ${res.indirect} B, invalid accesses ${res.invalid}, live sessions ${res.live}`);
+  return res;
+}
+
+async function fuzzPhase(log) {
+  if (!OPTS.fuzzSeconds) return { ran: false, why: OPTS.quick ? '--quick' : '--no-fuzz' };
+  const r = await runTool('bash', [path.join(ROOT, 'scripts', 'fuzz.sh'), String(OPTS.fuzzSeconds)], (OPTS.fuzzSeconds * 2 + 300) * 1000, (l) => /^fuzz: /.test(l) && log(l));
+  if (r.code === 3) return { ran: false, why: 'clang++ not installed' };
+  const m = /^FUZZ_JSON (.*)$/m.exec(r.out);
+  const targets = m ? JSON.parse(m[1]) : {};
+  const names = Object.keys(targets);
+  const res = {
+    ran: true,
+    ok: r.code === 0 && names.length > 0,
+    targets,
+    execs: names.reduce((a, n) => a + targets[n].execs, 0),
+    crashes: names.reduce((a, n) => a + targets[n].crashes, 0),
+    output: r.code === 0 ? undefined : r.out.slice(-4000),
+  };
+  if (!m || (r.code !== 0 && res.crashes === 0)) res.crashes = Math.max(res.crashes, r.code === 1 ? 1 : 0);
+  return res;
+}
+
+const num = (n) => Number(n).toLocaleString('en-US');
+
 // ---- main ----------------------------------------------------------------------------------------
 
 function pad(s, n) {
@@ -1128,10 +1254,19 @@ async function orchestrate() {
   }
   const st = finalStats || fuzzStats || {};
   R.server = st;
+
+  // cluster, memcheck, fuzzers: after the load, one at a time (each wants the CPU)
+  R.cluster = await clusterPhase(log);
+  R.memcheck = await memcheckPhase(log);
+  R.fuzz = await fuzzPhase(log);
+
   const untyped = [...(st.untyped || []), ...((R.client && R.client.untyped) || [])];
   const nCases = R.cases.random + R.cases.hello + R.cases.post + R.cases.mirror + R.cases.floods + R.cases.evil;
   const peak = Math.max(st.peakRss || 0, ...R.load.map((l) => (l.peakRssMiB || 0) * 1048576));
   const hsps = R.load.length ? Math.round(R.load.reduce((a, l) => a + l.handshakesPerSec, 0) / R.load.length) : 0;
+  const cl = R.cluster;
+  const mc = R.memcheck;
+  const fz = R.fuzz;
 
   // ---- summary ----
   console.log('\nDetails');
@@ -1148,18 +1283,45 @@ async function orchestrate() {
   console.log(`  post-handshake outcomes: ${JSON.stringify(R.outcomes.post)}`);
   console.log(`  good echo clients during fuzzing: ok ${R.good.ok}, failed ${R.good.fail} ${JSON.stringify(R.good.failures.slice(0, 5))}`);
   for (const l of R.load) console.log(`  load round ${l.round}: ${JSON.stringify(l)}`);
+  if (cl.ran) console.log(`  cluster: ${JSON.stringify({ ...cl, output: undefined })}`);
+  if (mc.ran) console.log(`  memcheck: ${JSON.stringify({ ...mc, output: undefined })}`);
+  if (fz.ran) console.log(`  fuzz: ${JSON.stringify(fz.targets)}`);
   for (const h of R.hangs.slice(0, 20)) console.log(`  HANG ${JSON.stringify(h)}`);
   for (const u of untyped.slice(0, 20)) console.log(`  UNTYPED ${JSON.stringify(u)}`);
   for (const u of R.unexpected.slice(0, 20)) console.log(`  UNEXPECTED ${JSON.stringify(u)}`);
   for (const c of R.crashes) console.log(`  CRASH ${c.who}: code ${c.code} signal ${c.signal}\n${c.output}`);
+  if (cl.ran && !cl.ok) console.log(`  CLUSTER FAILED: ${JSON.stringify(cl.problems)}${cl.output ? `\n${cl.output}` : ''}`);
+  if (mc.ran && !mc.ok) console.log(`  MEMCHECK FAILED\n${mc.output || ''}`);
+  if (fz.ran && !fz.ok) console.log(`  FUZZ FAILED\n${fz.output || ''}`);
 
+  // a cluster run without a report counts as a crash of its primary
+  const crashes = R.crashes.length + (cl.ran ? (cl.exits ? cl.crashes : 1) : 0);
+  const hangs = R.hangs.length + (cl.ran ? (cl.hangs || 0) + (cl.hungWorkers || 0) : 0);
+  const untypedCount = (st.untypedCount || 0) + ((R.client && R.client.untyped.length) || 0) + (cl.ran ? cl.untyped || 0 : 0);
+  const notRun = (x) => `not run (${x.why})`;
+  const leaks = mc.ran
+    ? mc.definite === null
+      ? 'memcheck FAILED (no report)'
+      : `definitely lost ${num(mc.definite)} B, indirectly lost ${num(mc.indirect)} B, invalid accesses ${mc.invalid}, live sessions ${mc.live}`
+    : notRun(mc);
+  const fuzzRow = fz.ran
+    ? `${Object.entries(fz.targets)
+        .map(([n, t]) => `${n.replace(/_fuzz$/, '')} ${num(t.execs)} execs (cov ${t.cov}, ft ${t.ft})`)
+        .join(', ')}; crashes ${fz.crashes}`
+    : notRun(fz);
+  const clusterRow = cl.ran
+    ? `${cl.ok ? 'ok' : 'FAILED'}: ${cl.rounds ?? 0} × 4 workers ended mid-traffic, ${num(cl.echoOk || 0)} echoes, ${cl.mismatch ?? '?'} mismatches, ${cl.crashes ?? '?'} unexpected exits`
+    : notRun(cl);
   const rows = [
-    ['cases run', nCases],
-    ['crashes', R.crashes.length],
-    ['hangs', R.hangs.length],
-    ['unexpected (untyped) errors', (st.untypedCount || 0) + ((R.client && R.client.untyped.length) || 0)],
+    ['cases run', num(nCases)],
+    ['crashes', crashes],
+    ['hangs', hangs],
+    ['unexpected (untyped) errors', untypedCount],
     ['other unexpected', R.unexpected.length],
     ['good clients ok/failed', `${R.good.ok}/${R.good.fail}`],
+    ['leaks (valgrind memcheck)', leaks],
+    ['fuzz (libFuzzer)', fuzzRow],
+    ['cluster', clusterRow],
     ['peak RSS (server)', `${(peak / 1048576).toFixed(1)} MiB`],
     ['RSS after gc per round', R.load.map((l) => `${l.rssAfterGcMiB} MiB`).join(', ') || 'n/a'],
     ['live sessions after gc', R.load.map((l) => l.liveAfterGc).join(', ') || 'n/a'],
@@ -1167,13 +1329,34 @@ async function orchestrate() {
     ['load errors', R.load.reduce((a, l) => a + l.echoErrors + l.stormErrors + (l.garbage - l.garbageClosed), 0)],
     ['duration', `${((Date.now() - tStart) / 1000).toFixed(1)} s`],
   ];
+  const w2 = Math.max(28, ...rows.map(([, v]) => String(v).length));
   console.log('\nSUMMARY');
-  for (const [k, v] of rows) console.log(`| ${pad(k, 30)} | ${pad(v, 28)} |`);
+  for (const [k, v] of rows) console.log(`| ${pad(k, 30)} | ${pad(v, w2)} |`);
   const summary = Object.fromEntries(rows.map(([k, v]) => [k, v]));
-  console.log(`SUMMARY_JSON ${JSON.stringify({ cases: nCases, crashes: R.crashes.length, hangs: R.hangs.length, untyped: rows[3][1], unexpected: R.unexpected.length, goodFailed: R.good.fail, peakRssMiB: +(peak / 1048576).toFixed(1), handshakesPerSec: hsps, seed: OPTS.seed })}`);
+  const failed = {
+    leaks: mc.ran && !mc.ok,
+    fuzz: fz.ran && !fz.ok,
+    cluster: cl.ran && !cl.ok,
+  };
+  console.log(
+    `SUMMARY_JSON ${JSON.stringify({
+      cases: nCases,
+      crashes,
+      hangs,
+      untyped: untypedCount,
+      unexpected: R.unexpected.length,
+      goodFailed: R.good.fail,
+      peakRssMiB: +(peak / 1048576).toFixed(1),
+      handshakesPerSec: hsps,
+      leaks: mc.ran ? { definite: mc.definite, indirect: mc.indirect, invalid: mc.invalid, live: mc.live, ok: mc.ok } : null,
+      fuzz: fz.ran ? { execs: fz.execs, crashes: fz.crashes, targets: fz.targets, ok: fz.ok } : null,
+      cluster: cl.ran ? { ok: cl.ok, rounds: cl.rounds, echoOk: cl.echoOk, mismatch: cl.mismatch, crashes: cl.crashes } : null,
+      seed: OPTS.seed,
+    })}`,
+  );
   if (OPTS.json) fs.writeFileSync(OPTS.json, JSON.stringify({ summary, R }, null, 1));
   if (R.hangs.length || R.unexpected.length) console.log(`findings saved under ${FINDINGS}`);
-  process.exitCode = R.crashes.length || R.hangs.length ? 1 : 0;
+  process.exitCode = crashes || hangs || failed.leaks || failed.fuzz || failed.cluster ? 1 : 0;
   // let sockets drain, but never linger
   setTimeout(() => process.exit(process.exitCode), 500).unref();
 }
