@@ -2,10 +2,11 @@
 // native input path (GnuTLS over RecordQueue, driven as lib/ drives it) under ASan, UBSan and
 // LeakSanitizer, built with clang without Node. Fails on any crash, sanitizer report, leak,
 // broken invariant or timeout.
-import { spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { ChildResult, runChild } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
 const SECONDS_EACH = 4;
@@ -21,22 +22,11 @@ interface TargetResult {
   crashes: number;
 }
 
-function runFuzz(workDir: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('bash', [path.join(ROOT, 'scripts', 'fuzz.sh'), String(SECONDS_EACH)], {
-      cwd: ROOT,
-      env: { ...process.env, FUZZ_WORK_DIR: workDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 55000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
+function runFuzz(workDir: string): Promise<ChildResult> {
+  return runChild('bash', [path.join(ROOT, 'scripts', 'fuzz.sh'), String(SECONDS_EACH)], {
+    cwd: ROOT,
+    env: { ...process.env, FUZZ_WORK_DIR: workDir },
+    killAfterMs: 55000,
   });
 }
 

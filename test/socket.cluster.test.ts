@@ -4,9 +4,9 @@
 // middle of the traffic: SIGKILL, worker.kill() (SIGTERM), disconnect() (the worker must exit by
 // itself, code 0) and "destroy every socket, keep going, then disconnect" (code 0). Run in a
 // child process (test/workers/cluster.js) so that a crash is an exit status.
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { ChildResult, runChild } from './helpers';
 
 const SCRIPT = path.join(__dirname, 'workers', 'cluster.js');
 const DIST = path.join(__dirname, '..', 'dist', 'index.js');
@@ -47,20 +47,9 @@ interface ClusterReport {
   details: RoundReport[];
 }
 
-function runCluster(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    // The script bounds every wait itself; this only guards against the primary hanging.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 55000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+function runCluster(args: string[]): Promise<ChildResult> {
+  // The script bounds every wait itself; the kill only guards against the primary hanging.
+  return runChild(process.execPath, [SCRIPT, ...args], { killAfterMs: 55000 });
 }
 
 beforeAll(() => {

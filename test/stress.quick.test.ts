@@ -1,23 +1,12 @@
 // Runs the stress/fuzz driver in its quick mode (a few thousand hostile cases and a small load) as
 // a child process: a crash of the node-gnutls server or client children, or any hang, fails it.
-import { spawn } from 'child_process';
 import * as path from 'path';
+import { ChildResult, runChild } from './helpers';
 
 const SCRIPT = path.join(__dirname, '..', 'scripts', 'stress.js');
 
-function runQuick(): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SCRIPT, '--quick'], { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 85000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+function runQuick(): Promise<ChildResult> {
+  return runChild(process.execPath, [SCRIPT, '--quick'], { cwd: path.join(__dirname, '..'), killAfterMs: 85000 });
 }
 
 test('npm run stress -- --quick: cases run, no crash, no hang, exit 0', async () => {
