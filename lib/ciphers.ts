@@ -26,6 +26,8 @@ const KX: Record<string, { openssl: string; gnutls: string }> = {
   RSA_PSK: { openssl: 'RSA-PSK-', gnutls: 'RSA-PSK' },
   PSK: { openssl: 'PSK-', gnutls: 'PSK' },
 };
+/** KX keys, longest first, so that 'ECDHE_PSK' is tried before 'PSK'. */
+const KX_LONGEST_FIRST = Object.keys(KX).sort((a, b) => b.length - a.length);
 const MACS: Record<string, string> = { SHA: 'SHA1', SHA256: 'SHA256', SHA384: 'SHA384' };
 
 /** 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256' → 'ECDHE-RSA-AES128-GCM-SHA256' (TLS 1.3 names unchanged). */
@@ -43,9 +45,7 @@ export function opensslName(iana: string): string {
 export function gnutlsSuiteToIana(name: string): string {
   if (TLS13[name]) return name;
   const body = name.replace(/^TLS_/, '');
-  const kxKey = Object.keys(KX)
-    .sort((a, b) => b.length - a.length)
-    .find((k) => body.startsWith(`${k}_`));
+  const kxKey = KX_LONGEST_FIRST.find((k) => body.startsWith(`${k}_`));
   if (!kxKey) return name;
   let rest = body.slice(kxKey.length + 1);
   const cKey = Object.keys(CIPHERS).find((c) => rest.startsWith(c));

@@ -143,6 +143,7 @@ export class SecureContext {
   private readonly _certInput: BinaryLike[];
   private readonly _caInput: BinaryLike[];
   private _trusted: Buffer[] | null = null;
+  private _own: Buffer[] | null = null;
 
   constructor(options: ContextInput = {}) {
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
@@ -208,11 +209,10 @@ export class SecureContext {
     }
   }
 
-  /** This context's own certificate chain from `cert`, DER, leaf first (parsed on each call). */
-  ownChain(): Buffer[] {
-    const out: Buffer[] = [];
-    for (const c of this._certInput) out.push(...derCertificates(c));
-    return out;
+  /** This context's own certificate chain from `cert`, DER, leaf first (parsed on first use). */
+  ownChain(): readonly Buffer[] {
+    this._own ??= this._certInput.flatMap((c) => derCertificates(c));
+    return this._own;
   }
 
   /** The CA certificates given in `ca`, one DER Buffer each (parsed on first use). */

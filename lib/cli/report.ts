@@ -128,6 +128,7 @@ function binding(socket: TLSSocket, type: 'tls-unique' | 'tls-server-end-point' 
 export function sessionSummary(socket: TLSSocket): SessionSummary {
   const cipher = socket.getCipher();
   const protocol = socket.getProtocol();
+  const negotiated = socket.getNegotiatedParameters();
   return {
     protocol,
     cipher: cipher?.name ?? null,
@@ -139,10 +140,10 @@ export function sessionSummary(socket: TLSSocket): SessionSummary {
     postHandshakeAuth: socket.postHandshakeAuthEnabled,
     authorized: socket.authorized,
     authorizationError: socket.authorizationError,
-    keyExchange: socket.getNegotiatedParameters()?.keyExchange ?? null,
-    peerCertificateType: socket.getNegotiatedParameters()?.certificateType.peer ?? null,
+    keyExchange: negotiated?.keyExchange ?? null,
+    peerCertificateType: negotiated?.certificateType.peer ?? null,
     peerPublicKeyPin: socket.getPeerPublicKey()?.pin ?? null,
-    pskIdentity: socket.getNegotiatedParameters()?.pskIdentity ?? null,
+    pskIdentity: negotiated?.pskIdentity ?? null,
     channelBindings: {
       'tls-unique': binding(socket, 'tls-unique'),
       'tls-server-end-point': binding(socket, 'tls-server-end-point'),
