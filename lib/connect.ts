@@ -42,13 +42,13 @@ export function connect(...args: unknown[]): TLSSocket {
   let socket = options.socket;
   if (!socket) {
     const netOpts = options.path
-      ? { path: options.path, allowHalfOpen: options.allowHalfOpen }
+      ? { path: options.path, allowHalfOpen: true }
       : {
           port: options.port as number,
           host,
           localAddress: options.localAddress,
           family: options.family,
-          allowHalfOpen: options.allowHalfOpen,
+          allowHalfOpen: true, // the TLSSocket applies allowHalfOpen, after close_notify
         };
     socket = net.connect(netOpts as net.NetConnectOpts);
   }

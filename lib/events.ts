@@ -6,6 +6,9 @@ import type { TLSSocket } from './tls-socket';
 import type { TLSError } from './errors';
 
 export interface TLSSocketEvents {
+  /** Client: the transport connected (net.Socket's 'connect' and 'ready'); the handshake starts. */
+  connect: () => void;
+  ready: () => void;
   /** Client: handshake done and the server verified (or rejectUnauthorized: false). */
   secureConnect: () => void;
   /** Handshake done (both roles). */

@@ -57,6 +57,13 @@ export interface NativeSession {
   recv(maxBytes: number, mode?: 0 | 1 | 2): Buffer | number;
   /** Plaintext into slab[offset..]: the byte count (> 0), or a GnuTLS code (<= 0). */
   recv(maxBytes: number, mode: 0, slab: Buffer, offset: number): number;
+  /**
+   * feed(chunk) (when given), then decrypt into plain[offset..offset+max): the byte count; the
+   * stopping code and the rest are in the state array (setStateArray).
+   */
+  receive(chunk: Buffer | undefined, plain: Buffer, offset: number, max: number): number;
+  /** [code, event bits (JS clears them), output() bytes, takeKeylog() lines, queued input bytes]. */
+  setStateArray(state: Int32Array): void;
   send(data: Buffer | Buffer[]): number;
   /** Ciphertext into slab[offset..] as far as it fits: that byte count, or a GnuTLS code (< 0); the rest is in output(). */
   send(data: Buffer | Buffer[], slab: Buffer, offset: number): number;

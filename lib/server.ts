@@ -76,7 +76,8 @@ export class Server extends net.Server {
       options = {};
     }
     const opts: TlsOptions = options ?? {};
-    super({ allowHalfOpen: opts.allowHalfOpen, pauseOnConnect: opts.pauseOnConnect });
+    // Connections are half-open at TCP level: each TLSSocket applies allowHalfOpen itself.
+    super({ allowHalfOpen: true, pauseOnConnect: opts.pauseOnConnect });
     this._tlsOptions = opts;
     this._context = opts.secureContext ?? createSecureContext(opts);
     if (opts.sessionTimeout !== undefined) this._context.context.setSessionCache(SESSION_CACHE_SIZE, opts.sessionTimeout);

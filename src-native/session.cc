@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 
 #include "addon.h"
@@ -44,6 +46,8 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("nextRecordType", &Session::NextRecordType),
                                       InstanceMethod("handshake", &Session::Handshake),
                                       InstanceMethod("recv", &Session::Recv),
+                                      InstanceMethod("receive", &Session::Receive),
+                                      InstanceMethod("setStateArray", &Session::SetStateArray),
                                       InstanceMethod("send", &Session::Send),
                                       InstanceMethod("output", &Session::Output),
                                       InstanceMethod("bye", &Session::Bye),
@@ -88,6 +92,7 @@ Session::Session(const Napi::CallbackInfo& info)
     ThrowGnutls(env, ret, "gnutls_init");
   }
   addon_->live_sessions++;
+  if (napi_add_env_cleanup_hook(env, EnvCleanup, this) == napi_ok) env_ = env;
   gnutls_session_set_ptr(session_, this);
   gnutls_transport_set_ptr(session_, this);
   gnutls_transport_set_pull_function(session_, Pull);
@@ -102,12 +107,37 @@ Session::Session(const Napi::CallbackInfo& info)
     gnutls_db_set_retrieve_function(session_, DbFetch);
     gnutls_db_set_remove_function(session_, DbRemove);
   }
-  SetContext(info);
+  try {
+    SetContext(info);
+  } catch (...) {
+    Close();  // a throwing constructor gets no destructor call: free the session here
+    throw;
+  }
 }
 
-Session::~Session() { Close(); }
+void Session::EnvCleanup(void* arg) {
+  Session* self = static_cast<Session*>(arg);
+  self->depth_ = 0;  // the environment is going away: no call of this session is running
+  self->Close();
+}
+
+Session::~Session() {
+  depth_ = 0;  // a finalizer never runs inside one of this session's calls
+  Close();
+}
 
 void Session::Close() {
+  if (depth_ > 0) {
+    close_pending_ = true;
+    return;
+  }
+  close_pending_ = false;
+  if (env_) {
+    napi_remove_env_cleanup_hook(env_, EnvCleanup, this);
+    env_ = nullptr;
+  }
+  if (!state_ref_.IsEmpty()) state_ref_.Reset();
+  state_ = nullptr;
   if (!session_) return;
   gnutls_deinit(session_);
   session_ = nullptr;
@@ -124,7 +154,7 @@ void Session::Close() {
 }
 
 gnutls_session_t Session::Live(const Napi::CallbackInfo& info) {
-  if (!session_) ThrowGnutls(info.Env(), GNUTLS_E_INVALID_SESSION, "session is closed");
+  if (!session_ || close_pending_) ThrowGnutls(info.Env(), GNUTLS_E_INVALID_SESSION, "session is closed");
   return session_;
 }
 
@@ -419,6 +449,7 @@ Napi::Value Session::Feed(const Napi::CallbackInfo& info) {
   Settle(true);
   in_.SetExternal(buf.Data(), buf.Length());
   fed_ref_ = Napi::Persistent(buf.As<Napi::Object>());
+  PublishState();
   return Napi::Number::New(info.Env(), static_cast<double>(in_.Pending()));
 }
 
@@ -443,6 +474,7 @@ Napi::Value Session::NextRecordType(const Napi::CallbackInfo& info) {
 // not handed to it (GnuTLS restarts a re-handshake that meets one): read them with recv(_, 2).
 Napi::Value Session::Handshake(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
+  CallScope scope(this);
   hold_app_data_ = info.Length() > 0 && info[0].ToBoolean();
   int ret = gnutls_handshake(s);
   hold_app_data_ = false;
@@ -457,6 +489,7 @@ Napi::Value Session::Handshake(const Napi::CallbackInfo& info) {
 // A code met after some plaintext was collected is kept and returned by the next call.
 Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
+  CallScope scope(this);
   Napi::Env env = info.Env();
   if (pending_code_ != kNoCode) {
     int code = pending_code_;
@@ -469,59 +502,98 @@ Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
   // mode 2: read application-data records up to the next record of another type (TLS <= 1.2,
   // during a re-handshake, so that gnutls_handshake() never meets application data).
   unsigned mode = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
-  // With (slab, offset): plaintext goes straight into slab[offset..] (no copy into a new Buffer)
-  // and the result is the byte count (> 0) or a code (<= 0).
-  uint8_t* into = nullptr;
-  if (info.Length() > 3 && info[2].IsBuffer()) {
-    auto slab = info[2].As<Napi::Buffer<uint8_t>>();
-    size_t off = info[3].As<Napi::Number>().Uint32Value();
-    if (off >= slab.Length()) throw Napi::RangeError::New(env, "recv: offset outside the slab");
-    into = slab.Data() + off;
-    max = std::min(max, slab.Length() - off);
-  }
-  size_t got = 0;
   std::vector<uint8_t>& plain = addon_->recv_scratch;
-  for (;;) {
+  if (plain.size() < kRecvChunk) plain.resize(kRecvChunk);
+  max = std::min(max, plain.size());
+  int code = GNUTLS_E_AGAIN;
+  size_t got = RecvInto(s, plain.data(), max, mode, &code);
+  if (got == 0) return Napi::Number::New(env, static_cast<double>(code));
+  if (code != GNUTLS_E_AGAIN) pending_code_ = code;
+  return Napi::Buffer<uint8_t>::Copy(env, plain.data(), got);
+}
+
+// Decrypts into dst[0..max) what the fed ciphertext holds; *code is the GnuTLS code that stopped
+// it (GNUTLS_E_AGAIN: needs more input; 0: close_notify; GNUTLS_E_REHANDSHAKE, alerts, errors).
+size_t Session::RecvInto(gnutls_session_t s, uint8_t* dst, size_t max, unsigned mode, int* code) {
+  size_t got = 0;
+  *code = GNUTLS_E_AGAIN;
+  while (got < max) {
     if (mode == 1 && gnutls_record_check_pending(s) == 0) break;
     if (mode == 2 && gnutls_record_check_pending(s) == 0 && in_.NextType() != kApplicationData) break;
-    uint8_t* dst;
-    size_t room;
-    if (into) {
-      dst = into + got;
-      room = max - got;
-    } else {
-      if (plain.size() < got + kRecvChunk) plain.resize(got + kRecvChunk);
-      dst = plain.data() + got;
-      room = plain.size() - got;
-    }
     size_t consumed_before = in_.Consumed();
-    ssize_t r = gnutls_record_recv(s, dst, room);
+    ssize_t r = gnutls_record_recv(s, dst + got, max - got);
     // After a post-handshake message (NewSessionTicket, KeyUpdate, ...) GnuTLS answers
     // GNUTLS_E_AGAIN although more records may be waiting: retry while input is being consumed.
     if (r == GNUTLS_E_AGAIN && in_.Consumed() != consumed_before) continue;
     if (r > 0) {
       got += static_cast<size_t>(r);
-      if (got >= max) break;
       continue;
     }
-    if (got == 0) {
-      Settle(r == GNUTLS_E_AGAIN);
-      in_.Trim();
-      return Napi::Number::New(env, static_cast<double>(r));
-    }
-    if (r != GNUTLS_E_AGAIN) pending_code_ = static_cast<int>(r);
+    *code = static_cast<int>(r);
     break;
   }
-  Settle(false);
+  Settle(got == 0 && *code == GNUTLS_E_AGAIN);
   in_.Trim();
-  if (got == 0) return Napi::Number::New(env, GNUTLS_E_AGAIN);
-  if (into) return Napi::Number::New(env, static_cast<double>(got));
-  return Napi::Buffer<uint8_t>::Copy(env, plain.data(), got);
+  return got;
+}
+
+// receive(chunk | undefined, plain, offset, max): feed(chunk), then decrypt into
+// plain[offset..offset+max) in one call. Returns the plaintext byte count; the code that stopped
+// it, the event bits and what output()/takeKeylog() hold are in the state array.
+Napi::Value Session::Receive(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  CallScope scope(this);
+  Napi::Env env = info.Env();
+  if (info[0].IsBuffer()) {
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    Settle(true);
+    in_.SetExternal(buf.Data(), buf.Length());
+    fed_ref_ = Napi::Persistent(buf.As<Napi::Object>());
+  }
+  auto plain = info[1].As<Napi::Buffer<uint8_t>>();
+  size_t off = info[2].As<Napi::Number>().Uint32Value();
+  size_t max = info[3].As<Napi::Number>().Uint32Value();
+  if (off > plain.Length()) throw Napi::RangeError::New(env, "receive: offset outside the buffer");
+  max = std::min(max, plain.Length() - off);
+  int code = GNUTLS_E_AGAIN;
+  size_t got = 0;
+  if (pending_code_ != kNoCode) {
+    code = pending_code_;
+    pending_code_ = kNoCode;
+  } else {
+    got = RecvInto(s, plain.Data() + off, max, 0, &code);
+  }
+  if (state_) state_[0] = code;
+  return Napi::Number::New(env, static_cast<double>(got));
+}
+
+// setStateArray(Int32Array(5)): where receive(), send() and handshake() leave [code, event bits
+// (JS clears them), bytes waiting in output(), lines waiting in takeKeylog(), input bytes not yet
+// decrypted (fed ciphertext plus plaintext GnuTLS holds)].
+Napi::Value Session::SetStateArray(const Napi::CallbackInfo& info) {
+  Live(info);
+  auto arr = info[0].As<Napi::Int32Array>();
+  if (arr.ElementLength() < 5) throw Napi::RangeError::New(info.Env(), "setStateArray: needs 5 elements");
+  state_ref_ = Napi::Persistent(arr);
+  state_ = arr.Data();
+  return info.Env().Undefined();
+}
+
+void Session::PublishState() {
+  if (!state_) return;
+  state_[1] |= static_cast<int32_t>(events_);
+  events_ = 0;
+  state_[2] = static_cast<int32_t>(out_.size());
+  state_[3] = static_cast<int32_t>(keylog_lines_.size());
+  size_t queued = in_.Pending();
+  if (session_) queued += gnutls_record_check_pending(session_);
+  state_[4] = static_cast<int32_t>(std::min<size_t>(queued, INT32_MAX));
 }
 
 // send(buf | buf[]): encrypts everything (records corked together); returns bytes or a code.
 Napi::Value Session::Send(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
+  CallScope scope(this);
   Napi::Env env = info.Env();
   std::vector<Napi::Buffer<uint8_t>> bufs;
   if (info[0].IsArray()) {
@@ -572,6 +644,7 @@ Napi::Value Session::Send(const Napi::CallbackInfo& info) {
 Napi::Value Session::Output(const Napi::CallbackInfo& info) {
   if (out_.empty()) return info.Env().Undefined();
   Napi::Value buf = Napi::Buffer<uint8_t>::Copy(info.Env(), out_.data(), out_.size());
+  if (state_) state_[2] = 0;
   if (out_.capacity() > kKeepCapacity) std::vector<uint8_t>().swap(out_);
   else out_.clear();
   return buf;
@@ -579,28 +652,37 @@ Napi::Value Session::Output(const Napi::CallbackInfo& info) {
 
 // reauth(): gnutls_reauth() — TLS 1.3 post-handshake authentication (server asks, client answers).
 Napi::Value Session::Reauth(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), gnutls_reauth(Live(info), 0));
+  gnutls_session_t s = Live(info);
+  CallScope scope(this);
+  return Napi::Number::New(info.Env(), gnutls_reauth(s, 0));
 }
 
 // rehandshake(): gnutls_rehandshake() — HelloRequest under TLS 1.2, a key update asking the
 // peer to update too under TLS 1.3.
 Napi::Value Session::Rehandshake(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), gnutls_rehandshake(Live(info)));
+  gnutls_session_t s = Live(info);
+  CallScope scope(this);
+  return Napi::Number::New(info.Env(), gnutls_rehandshake(s));
 }
 
 // keyUpdate(requestPeer): gnutls_session_key_update() (TLS 1.3 only).
 Napi::Value Session::KeyUpdate(const Napi::CallbackInfo& info) {
   unsigned flags = info[0].ToBoolean() ? GNUTLS_KU_PEER : 0;
-  return Napi::Number::New(info.Env(), gnutls_session_key_update(Live(info), flags));
+  gnutls_session_t s = Live(info);
+  CallScope scope(this);
+  return Napi::Number::New(info.Env(), gnutls_session_key_update(s, flags));
 }
 
 Napi::Value Session::Bye(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), gnutls_bye(Live(info), GNUTLS_SHUT_WR));
+  gnutls_session_t s = Live(info);
+  CallScope scope(this);
+  return Napi::Number::New(info.Env(), gnutls_bye(s, GNUTLS_SHUT_WR));
 }
 
 // sendAlert(level, description)
 Napi::Value Session::SendAlert(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
+  CallScope scope(this);
   auto level = static_cast<gnutls_alert_level_t>(info[0].As<Napi::Number>().Int32Value());
   auto desc = static_cast<gnutls_alert_description_t>(info[1].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), gnutls_alert_send(s, level, desc));
@@ -608,7 +690,9 @@ Napi::Value Session::SendAlert(const Napi::CallbackInfo& info) {
 
 // sendAppropriateAlert(code): the alert GnuTLS maps to a handshake failure code, if any.
 Napi::Value Session::SendAppropriateAlert(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), gnutls_alert_send_appropriate(Live(info), info[0].As<Napi::Number>().Int32Value()));
+  gnutls_session_t s = Live(info);
+  CallScope scope(this);
+  return Napi::Number::New(info.Env(), gnutls_alert_send_appropriate(s, info[0].As<Napi::Number>().Int32Value()));
 }
 
 Napi::Value Session::LastAlert(const Napi::CallbackInfo& info) {
@@ -618,6 +702,10 @@ Napi::Value Session::LastAlert(const Napi::CallbackInfo& info) {
 Napi::Value Session::TakeEvents(const Napi::CallbackInfo& info) {
   uint32_t ev = events_;
   events_ = 0;
+  if (state_) {
+    ev |= static_cast<uint32_t>(state_[1]);
+    state_[1] = 0;
+  }
   return Napi::Number::New(info.Env(), ev);
 }
 
@@ -628,6 +716,7 @@ Napi::Value Session::TakeKeylog(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < keylog_lines_.size(); i++)
     arr.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, keylog_lines_[i].data(), keylog_lines_[i].size()));
   keylog_lines_.clear();
+  if (state_) state_[3] = 0;
   return arr;
 }
 

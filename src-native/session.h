@@ -33,8 +33,27 @@ class Session : public Napi::ObjectWrap<Session> {
   // GNUTLS_E_REAUTH_REQUEST from recv(), so they need no event bit.)
 
  private:
-  void Close();
-  gnutls_session_t Live(const Napi::CallbackInfo& info);  // throws when closed
+  void Close();  // deferred while a call into GnuTLS is on the stack (see CallScope)
+  gnutls_session_t Live(const Napi::CallbackInfo& info);  // throws when closed or closing
+
+  // Marks a call that runs GnuTLS (which may call back into JS, e.g. the PSK callback, where the
+  // user may destroy the socket): close() meanwhile only takes effect when the outermost scope
+  // ends, so gnutls_deinit() never runs under gnutls_handshake() on the same stack.
+  struct CallScope {
+    explicit CallScope(Session* s) : self(s) { self->depth_++; }
+    ~CallScope() {
+      if (--self->depth_ > 0) return;
+      if (self->close_pending_) self->Close();
+      else self->PublishState();
+    }
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+    Session* self;
+  };
+  void PublishState();  // what JS reads from state_ after each call (see setStateArray)
+  // Closes a session still alive when its environment (a worker thread) goes away.
+  static void EnvCleanup(void* arg);
+  napi_env env_ = nullptr;  // set while the cleanup hook is registered
 
   static ssize_t Pull(gnutls_transport_ptr_t ptr, void* data, size_t len);
   static ssize_t PushVec(gnutls_transport_ptr_t ptr, const giovec_t* iov, int iovcnt);
@@ -69,6 +88,9 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value NextRecordType(const Napi::CallbackInfo& info);
   Napi::Value Handshake(const Napi::CallbackInfo& info);
   Napi::Value Recv(const Napi::CallbackInfo& info);
+  Napi::Value Receive(const Napi::CallbackInfo& info);
+  Napi::Value SetStateArray(const Napi::CallbackInfo& info);
+  size_t RecvInto(gnutls_session_t s, uint8_t* dst, size_t max, unsigned mode, int* code);
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value Output(const Napi::CallbackInfo& info);
   Napi::Value Bye(const Napi::CallbackInfo& info);
@@ -122,6 +144,10 @@ class Session : public Napi::ObjectWrap<Session> {
   int pending_code_;            // a code seen after data was returned; reported by the next recv
 
   uint32_t events_ = 0;
+  int depth_ = 0;               // CallScopes on the stack
+  bool close_pending_ = false;  // close() was asked for while depth_ > 0
+  Napi::Reference<Napi::Int32Array> state_ref_;  // [code, events, output bytes, keylog lines, queued input]
+  int32_t* state_ = nullptr;
   bool hold_hello_ = false;     // pause once after ClientHello
   bool hello_released_ = false;
   bool keylog_ = false;

@@ -1,0 +1,425 @@
+// Engine: the sans-IO TLS engine. It owns the native GnuTLS session and turns input (ciphertext,
+// writes, answers to requests) into one Step: ciphertext to send and an ordered list of items
+// (plaintext, events, requests, the peer's close_notify, a fatal error). It never touches a
+// socket, a timer or an event emitter: the adapter (TLSSocket) runs user code only after a call
+// into the engine returned, so no user callback runs while GnuTLS is on the stack (the one
+// exception, Node's synchronous pskCallback, is guarded in native code: a close() from inside it
+// takes effect when the native call returns).
+import type { NativeInfo, NativeSession } from '../native';
+import { E, EV } from '../constants';
+import { TLSError, gnutlsError } from '../errors';
+import type { SecureContext } from '../secure-context';
+import { SessionSpec, createSession } from './session-setup';
+import { Operations, Operation } from './operations';
+
+export type Item =
+  | { t: 'data'; buf: Buffer }
+  /** The peer's close_notify: no more plaintext. */
+  | { t: 'end' }
+  | { t: 'keylog'; line: Buffer }
+  /** Server: the ClientHello was read and GnuTLS waits; answer with resumeHello(). */
+  | { t: 'clientHello' }
+  /** The handshake completed (`info` is fresh). */
+  | { t: 'handshake' }
+  /** Client: a session ticket arrived. */
+  | { t: 'ticket' }
+  | { t: 'keyUpdate' }
+  /** Client: a TLS 1.2 HelloRequest; answer with answerHelloRequest(). */
+  | { t: 'helloRequest'; safe: boolean }
+  /** Client: a TLS 1.3 post-handshake CertificateRequest; answer with answerReauth(). */
+  | { t: 'reauthRequest' }
+  /** A re-handshake the peer started completed. */
+  | { t: 'renegotiated' }
+  /** Client: our answer to a re-auth request went out. */
+  | { t: 'reauthAnswered' }
+  /** An operation started (arm its timeout) or ended (release writes, run the next one). */
+  | { t: 'opStarted'; op: Operation }
+  | { t: 'opEnded'; op: Operation }
+  /** The peer's certificate was checked again (after a re-authentication). */
+  | { t: 'verified'; authorized: boolean; error: string | null }
+  /** Fatal: the alert (if any) is in `out`; the adapter destroys the socket (with `err`, if any). */
+  | { t: 'error'; err: Error | null };
+
+export interface Step {
+  out: Buffer[];
+  items: Item[];
+}
+
+export type EngineState = 'new' | 'handshaking' | 'hello' | 'secure' | 'closed';
+
+/** Plaintext handed out per native call, at most (several records at once). */
+const MIN_READ_CHUNK = 256 * 1024;
+/** Room for the plaintext of what GnuTLS may hold besides the fed bytes (one record and slack). */
+const RECORD_SLACK = 16384 + 2048;
+
+export class Engine {
+  state: EngineState = 'new';
+  info: NativeInfo | null = null;
+  session: NativeSession;
+  ctx: SecureContext;
+  readonly isServer: boolean;
+  readonly ops: Operations;
+  /** The peer's close_notify was read. */
+  peerClosed = false;
+  /** The transport delivered its EOF: nothing more will arrive (set by the adapter). */
+  inputEnded = false;
+  /** Reading stopped by the reader (backpressure) or by a request waiting for its answer. */
+  paused = false;
+  awaitingAnswer = false;
+  /** Set by a PSK callback that threw (reported as the handshake's error). */
+  pskError: Error | null = null;
+  private readonly st = new Int32Array(5);
+  private readonly readChunk: number;
+  private step: Step = { out: [], items: [] };
+  /** Server: ClientHello bytes kept while an SNI callback may still pick another context. */
+  private helloBytes: Buffer[] | null = null;
+  /** Set when a pass changed state so that another pass may make progress. */
+  again = false;
+
+  constructor(
+    private readonly spec: SessionSpec,
+    ctx: SecureContext,
+    readableHighWaterMark: number,
+  ) {
+    this.isServer = spec.isServer;
+    this.ctx = ctx;
+    this.readChunk = Math.max(MIN_READ_CHUNK, readableHighWaterMark);
+    this.session = this.newSession(ctx, true);
+    if (spec.holdHello) this.helloBytes = [];
+    this.ops = new Operations(this);
+  }
+
+  private newSession(ctx: SecureContext, holdHello: boolean): NativeSession {
+    const s = createSession(this.spec, ctx, holdHello);
+    s.setStateArray(this.st);
+    return s;
+  }
+
+  // ---- results ---------------------------------------------------------------------------------
+
+  /** Queues an item of the current step. */
+  item(i: Item): void {
+    this.step.items.push(i);
+  }
+
+  /** Collects what GnuTLS wrote (one Buffer per native output call). */
+  collect(): void {
+    if (this.state === 'closed' || this.st[2] === 0) return;
+    const out = this.session.output();
+    if (out) this.step.out.push(out);
+  }
+
+  /** Ciphertext written straight into a caller's buffer (see write()). */
+  emitOut(buf: Buffer): void {
+    this.step.out.push(buf);
+  }
+
+  private take(): Step {
+    this.collect();
+    const s = this.step;
+    this.step = { out: [], items: [] };
+    return s;
+  }
+
+  /** A fatal error: the alert GnuTLS maps `code` to goes out first (unless the peer sent one). */
+  fail(code: number, context?: string): void {
+    if (this.state === 'closed') return;
+    const s = this.session;
+    if (code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
+    this.failWith(gnutlsError(code, s.lastAlert(), context));
+  }
+
+  failWith(err: Error | null): void {
+    this.collect();
+    this.item({ t: 'error', err });
+    this.halt();
+  }
+
+  /** Stops all processing (the adapter destroys the socket when it sees the error item). */
+  private halt(): void {
+    if (this.state !== 'closed') this.state = 'closed';
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Input bytes not yet decrypted (fed ciphertext and plaintext GnuTLS holds). */
+  get queuedInput(): number {
+    return this.state === 'closed' ? 0 : this.st[4];
+  }
+
+  /** Whether reading records may go on now (not paused, not waiting for an answer or an operation). */
+  get canRead(): boolean {
+    return this.state === 'secure' && !this.paused && !this.awaitingAnswer && !this.ops.running;
+  }
+
+  // ---- input -----------------------------------------------------------------------------------
+
+  verified(authorized: boolean, error: string | null): void {
+    this.item({ t: 'verified', authorized, error });
+  }
+
+  /** Runs `fn` (an operation starts, a request is answered), then GnuTLS as far as it can go. */
+  act(fn: (ops: Operations) => void): Step {
+    if (this.state === 'secure') {
+      fn(this.ops);
+      if ((this.state as EngineState) !== 'closed') this.run();
+    }
+    return this.take();
+  }
+
+  /** Starts the handshake (client: sends the ClientHello). */
+  start(): Step {
+    if (this.state === 'new') {
+      this.state = 'handshaking';
+      this.run();
+    }
+    return this.take();
+  }
+
+  /** Ciphertext from the transport. */
+  receive(chunk: Buffer): Step {
+    if (this.state === 'closed') return this.take();
+    if (this.state === 'secure' && this.canRead) {
+      this.readRecords(chunk);
+      this.runAgain();
+    } else {
+      this.helloBytes?.push(chunk);
+      this.session.feed(chunk);
+      if (this.state !== 'new' && this.state !== 'hello') this.run();
+    }
+    return this.take();
+  }
+
+  /** Goes on after a pause (the reader wants more, a request was answered, an operation queued). */
+  resume(): Step {
+    if (this.state !== 'closed') this.run();
+    return this.take();
+  }
+
+  private runAgain(): void {
+    while (this.again && this.state !== 'closed') this.run();
+  }
+
+  /** Runs GnuTLS as far as the input allows: handshake, then an operation, then records. */
+  private run(): void {
+    do {
+      this.again = false;
+      if (this.state === 'handshaking') this.stepHandshake();
+      if (this.state === 'secure' && this.ops.running) this.ops.step();
+      if (this.canRead) this.readRecords(undefined);
+    } while (this.again && this.state !== 'closed');
+  }
+
+  private stepHandshake(): void {
+    const s = this.session;
+    for (;;) {
+      const code = s.handshake();
+      if ((this.state as EngineState) === 'closed') return; // closed from a PSK callback
+      if (code === E.SUCCESS) {
+        this.handshakeDone();
+        return;
+      }
+      if (code === E.AGAIN) return;
+      if (code === E.INTERRUPTED) {
+        if (s.takeEvents() & EV.CLIENT_HELLO_HELD) {
+          this.state = 'hello';
+          this.item({ t: 'clientHello' });
+        }
+        return;
+      }
+      if (code === E.WARNING_ALERT_RECEIVED) continue;
+      const pskError = this.pskError;
+      if (pskError) {
+        s.sendAppropriateAlert(code);
+        const pskCode = (pskError as { code?: string }).code ?? 'ERR_TLS_PSK_CALLBACK';
+        this.failWith(new TLSError(pskError.message, { code: pskCode, cause: pskError }));
+        return;
+      }
+      this.fail(code, 'handshake failed');
+      return;
+    }
+  }
+
+  /**
+   * Server: the pipeline chose `ctx` for this ClientHello (and maybe an OCSP response). Another
+   * context means a fresh session made from it, fed the same ClientHello: GnuTLS picked the
+   * certificate while parsing it.
+   */
+  resumeHello(ctx: SecureContext, ocspResponse: Buffer | null): Step {
+    if (this.state !== 'hello') return this.take();
+    const hello = this.helloBytes;
+    this.helloBytes = null;
+    try {
+      if (ctx !== this.ctx && hello) {
+        const fresh = this.newSession(ctx, false);
+        if (ocspResponse) fresh.setOcspResponse(ocspResponse);
+        this.session.close();
+        this.session = fresh;
+        this.ctx = ctx;
+        fresh.feed(Buffer.concat(hello));
+      } else if (ocspResponse) {
+        this.session.setOcspResponse(ocspResponse);
+      }
+    } catch (e) {
+      this.failWith(e as Error);
+      return this.take();
+    }
+    this.state = 'handshaking';
+    this.run();
+    return this.take();
+  }
+
+  /** Server: the session the application found for the ClientHello's session ID. */
+  setResumeData(id: Buffer, data: Buffer): void {
+    if (this.state !== 'closed') this.session.setResumeData(id, data);
+  }
+
+  private handshakeDone(): void {
+    this.state = 'secure';
+    this.helloBytes = null;
+    this.info = this.session.info();
+    this.drainKeylog();
+    this.item({ t: 'handshake' });
+  }
+
+  /** Decrypts records into plaintext items, feeding `chunk` first (one native call per chunk). */
+  readRecords(chunk: Buffer | undefined): void {
+    const s = this.session;
+    let budget = this.readChunk;
+    let spare: Buffer | null = null;
+    while (this.canRead && budget > 0) {
+      const cap = Math.min(this.readChunk, (chunk ? chunk.length : this.st[4]) + RECORD_SLACK);
+      const buf: Buffer = spare && spare.length >= cap ? spare : Buffer.allocUnsafeSlow(cap);
+      spare = null;
+      const n = s.receive(chunk, buf, 0, cap);
+      chunk = undefined;
+      if ((this.state as EngineState) === 'closed') return;
+      const code = this.st[0];
+      if (n > 0) {
+        budget -= n;
+        // A chunk keeps its ArrayBuffer alive: hand out the buffer itself when it is mostly
+        // used, otherwise an exact copy (and reuse the buffer). Never another connection's memory.
+        if (n * 2 >= buf.length) {
+          this.item({ t: 'data', buf: buf.subarray(0, n) });
+        } else {
+          const exact = Buffer.allocUnsafeSlow(n);
+          buf.copy(exact, 0, 0, n);
+          this.item({ t: 'data', buf: exact });
+          spare = buf;
+        }
+      }
+      if (code === E.AGAIN) {
+        if (n === cap && this.st[4] > 0) continue;
+        break;
+      }
+      if (!this.record(code)) break;
+    }
+    this.afterRecords();
+  }
+
+  /** A code that stopped reading: false when reading must stop for now. */
+  private record(code: number): boolean {
+    const s = this.session;
+    if (code === 0) {
+      this.peerClosed = true;
+      this.item({ t: 'end' });
+      this.paused = true; // nothing more to read
+      return false;
+    }
+    if (code === E.WARNING_ALERT_RECEIVED) {
+      this.ops.warningAlert(s.lastAlert());
+      return true;
+    }
+    if (code === E.INTERRUPTED) return true;
+    if (code === E.UNEXPECTED_PACKET && this.ops.consumeRefusedHello()) return true;
+    if (code === E.REHANDSHAKE || code === E.REAUTH_REQUEST) {
+      if (code === E.REAUTH_REQUEST) this.ops.reauthRequest();
+      else if (this.isServer) this.ops.peerRenegotiation();
+      else this.ops.helloRequest();
+      if (!this.canRead) {
+        this.again = true; // let run() drive the operation that just started
+        return false;
+      }
+      return true;
+    }
+    this.fail(code);
+    return false;
+  }
+
+  private afterRecords(): void {
+    if (this.state === 'closed') return;
+    const ev = this.st[1];
+    if (ev !== 0) {
+      this.st[1] = 0;
+      if (ev & EV.TICKET_RECEIVED && !this.isServer) this.item({ t: 'ticket' });
+      if (ev & EV.KEY_UPDATE_RECEIVED) this.item({ t: 'keyUpdate' });
+    }
+    this.drainKeylog();
+  }
+
+  /** Application data GnuTLS decrypted during a handshake/re-auth (GNUTLS_E_GOT_APPLICATION_DATA). */
+  readBuffered(): void {
+    for (;;) {
+      const r = this.session.recv(this.readChunk, 1);
+      if (typeof r === 'number') return;
+      this.item({ t: 'data', buf: r });
+    }
+  }
+
+  drainKeylog(): void {
+    if (this.state === 'closed' || this.st[3] === 0) return;
+    const lines = this.session.takeKeylog();
+    if (lines) for (const line of lines) this.item({ t: 'keylog', line });
+  }
+
+  /** Turns keylog lines on (a 'keylog' listener was added). */
+  enableKeylog(): void {
+    if (this.state !== 'closed') this.session.enableKeylog(true);
+  }
+
+  // ---- output ----------------------------------------------------------------------------------
+
+  /** Whether writes must wait (handshake not done, or a TLS 1.2 re-handshake in progress). */
+  get holdsWrites(): boolean {
+    return this.state !== 'secure' || this.ops.holdsWrites;
+  }
+
+  /**
+   * Encrypts `data`; ciphertext goes straight into `slab[offset..]` as far as it fits (that view
+   * is in the step's `out`, then whatever output() holds). Returns the GnuTLS code (< 0) or 0.
+   */
+  write(data: Buffer | Buffer[], slab: Buffer, offset: number): { step: Step; code: number; used: number } {
+    if (this.state !== 'secure') return { step: this.take(), code: E.INVALID_SESSION, used: 0 };
+    const n = this.session.send(data, slab, offset);
+    if (n > 0) this.emitOut(slab.subarray(offset, offset + n));
+    return { step: this.take(), code: n < 0 ? n : 0, used: n > 0 ? n : 0 };
+  }
+
+  lastAlert(): number {
+    return this.state === 'closed' ? 0 : this.session.lastAlert();
+  }
+
+  /** Our close_notify. */
+  shutdown(): Step {
+    if (this.state === 'secure') this.session.bye();
+    return this.take();
+  }
+
+  /** Sends an alert and fails with `err` (verification refused the peer). */
+  reject(level: number, alert: number, err: Error): Step {
+    if (this.state !== 'closed') {
+      this.session.sendAlert(level, alert);
+      this.failWith(err);
+    }
+    return this.take();
+  }
+
+  /** Frees the native session (deferred by native code while a GnuTLS call is on its stack). */
+  destroy(): void {
+    this.state = 'closed';
+    this.helloBytes = null;
+    this.session.close();
+  }
+}

@@ -1,0 +1,80 @@
+// What was negotiated, reported in Node's names (getProtocol, getCipher, getEphemeralKeyInfo) and
+// in GnuTLS's own (getNegotiatedParameters): pure functions of the native session's info.
+import type { NativeInfo } from './native';
+import { opensslName } from './ciphers';
+
+export interface CipherNameAndProtocol {
+  name: string;
+  standardName: string;
+  version: string;
+}
+
+export interface EphemeralKeyInfo {
+  type?: string;
+  name?: string;
+  size?: number;
+}
+
+export interface NegotiatedParameters {
+  protocol: string | null;
+  cipherSuite: string | null;
+  cipher: string | null;
+  mac: string | null;
+  keyExchange: string | null;
+  group: string | null;
+  /** Signature algorithm of the server's handshake signature. */
+  serverSignature: string | null;
+  /** Signature algorithm of the client's CertificateVerify (when it sent a certificate). */
+  clientSignature: string | null;
+  certificateType: { own: string | null; peer: string | null };
+  /** Server: the PSK identity the client used. */
+  pskIdentity: string | null;
+}
+
+const PROTOCOLS: Record<string, string> = { 'TLS1.3': 'TLSv1.3', 'TLS1.2': 'TLSv1.2', 'TLS1.1': 'TLSv1.1', 'TLS1.0': 'TLSv1' };
+const GROUPS: Record<string, { name: string; size: number; type: string }> = {
+  X25519: { name: 'X25519', size: 253, type: 'ECDH' },
+  X448: { name: 'X448', size: 448, type: 'ECDH' },
+  SECP256R1: { name: 'prime256v1', size: 256, type: 'ECDH' },
+  SECP384R1: { name: 'secp384r1', size: 384, type: 'ECDH' },
+  SECP521R1: { name: 'secp521r1', size: 521, type: 'ECDH' },
+  FFDHE2048: { name: 'ffdhe2048', size: 2048, type: 'DH' },
+  FFDHE3072: { name: 'ffdhe3072', size: 3072, type: 'DH' },
+  FFDHE4096: { name: 'ffdhe4096', size: 4096, type: 'DH' },
+};
+
+export function protocolName(info: NativeInfo | null): string | null {
+  return info?.protocol ? (PROTOCOLS[info.protocol] ?? info.protocol) : null;
+}
+
+export function cipherOf(info: NativeInfo | null): CipherNameAndProtocol | undefined {
+  const suite = info?.suite;
+  if (!suite) return undefined;
+  const tls13 = info!.protocol === 'TLS1.3';
+  const version = tls13 ? 'TLSv1.3' : /GCM|CCM|CHACHA|SHA256|SHA384/.test(suite) ? 'TLSv1.2' : 'TLSv1.0';
+  return { name: opensslName(suite), standardName: suite, version };
+}
+
+/** Node reports the ephemeral key on clients only (`{}` on servers). */
+export function ephemeralKeyInfo(info: NativeInfo | null, isServer: boolean): EphemeralKeyInfo | null {
+  if (!info) return null;
+  if (isServer) return {};
+  const g = info.group ? GROUPS[info.group] : undefined;
+  return g ? { type: g.type, name: g.name, size: g.size } : {};
+}
+
+export function negotiatedParameters(i: NativeInfo | null): NegotiatedParameters | null {
+  if (!i) return null;
+  return {
+    protocol: i.protocol,
+    cipherSuite: i.suite,
+    cipher: i.cipher,
+    mac: i.mac,
+    keyExchange: i.kx,
+    group: i.group,
+    serverSignature: i.sign,
+    clientSignature: i.clientSign,
+    certificateType: { own: i.ownCertType, peer: i.peerCertType },
+    pskIdentity: i.pskIdentity,
+  };
+}

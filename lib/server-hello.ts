@@ -1,0 +1,151 @@
+// The server's ClientHello pipeline: resumeSession lookup → SNICallback → OCSPRequest → the
+// engine goes on (with another context: a fresh session replaying the ClientHello). It talks to
+// the Server through a narrow hooks interface, and holds the transport while it waits.
+import { X509Certificate } from 'crypto';
+import { TLSError } from './errors';
+import type { SecureContext } from './secure-context';
+import { clientHelloSessionId } from './features';
+import type { Engine, Step } from './engine/engine';
+
+export type SNICallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
+
+/** What the pipeline needs of the Server. */
+export interface HelloHooks {
+  listens(event: 'resumeSession' | 'OCSPRequest'): boolean;
+  resumeSession(id: Buffer, cb: (err: Error | null, data?: Buffer | null) => void): void;
+  ocspRequest(cert: Buffer | null, issuer: Buffer | null, cb: (err: Error | null, response?: Buffer | null) => void): void;
+}
+
+/** What the pipeline needs of its socket. */
+export interface HelloHost {
+  readonly engine: Engine;
+  apply(step: Step): void;
+  fail(err: Error): void;
+  /** Stop / restart reading the transport while the pipeline waits. */
+  holdTransport(hold: boolean): void;
+  servername: string | false | null;
+}
+
+/** The certificate in `trusted` that issued `leaf` (DER), if any. */
+function findIssuer(leaf: Buffer | undefined, trusted: readonly Buffer[]): Buffer | undefined {
+  if (!leaf) return undefined;
+  const cert = new X509Certificate(leaf);
+  return trusted.find((t) => cert.checkIssued(new X509Certificate(t)));
+}
+
+export class HelloPipeline {
+  /** 'pending': ClientHello bytes are held until the resumeSession lookup answers. */
+  private lookup: 'pending' | 'waiting' | 'done';
+  private preHello: Buffer[] = [];
+  private waiting = false;
+
+  constructor(
+    private readonly host: HelloHost,
+    private readonly hooks: HelloHooks | undefined,
+    private readonly sni: SNICallback | undefined,
+  ) {
+    this.lookup = hooks?.listens('resumeSession') ? 'pending' : 'done';
+  }
+
+  /** Whether the ClientHello should pause in GnuTLS (for SNICallback or OCSPRequest). */
+  get holdsHello(): boolean {
+    return this.sni !== undefined || (this.hooks?.listens('OCSPRequest') ?? false);
+  }
+
+  /** Takes `chunk` while the session lookup runs; false: hand it to the engine. */
+  intercept(chunk: Buffer): boolean {
+    if (this.lookup === 'done') return false;
+    this.preHello.push(chunk);
+    if (this.lookup === 'pending') this.resumeSession();
+    return true;
+  }
+
+  private resumeSession(): void {
+    const id = clientHelloSessionId(Buffer.concat(this.preHello));
+    if (id === undefined) return; // the ClientHello is not complete yet
+    if (id === null || !this.hooks) {
+      this.release();
+      return;
+    }
+    this.lookup = 'waiting';
+    this.hold(true);
+    let called = false;
+    this.hooks.resumeSession(id, (err, data) => {
+      if (called || this.host.engine.closed) return;
+      called = true;
+      if (err) {
+        this.host.fail(new TLSError(err.message, { code: 'ERR_TLS_RESUME_SESSION', cause: err }));
+        return;
+      }
+      if (data) this.host.engine.setResumeData(id, Buffer.from(data));
+      this.release();
+    });
+  }
+
+  private release(): void {
+    this.lookup = 'done';
+    const held = this.preHello;
+    this.preHello = [];
+    this.hold(false);
+    for (const chunk of held) {
+      if (this.host.engine.closed) return;
+      this.host.apply(this.host.engine.receive(chunk));
+    }
+  }
+
+  private hold(on: boolean): void {
+    if (this.waiting === on) return;
+    this.waiting = on;
+    this.host.holdTransport(on);
+  }
+
+  /** The engine paused after the ClientHello: SNICallback, then OCSPRequest, then go on. */
+  clientHello(): void {
+    const engine = this.host.engine;
+    const name = engine.session.info().serverName;
+    this.host.servername = name ?? false;
+    const cb = this.sni;
+    if (!cb) {
+      this.ocspRequest(engine.ctx);
+      return;
+    }
+    this.hold(true);
+    let called = false;
+    cb(name ?? '', (err, ctx) => {
+      if (called || engine.state !== 'hello') return;
+      called = true;
+      if (err) {
+        this.host.fail(new TLSError(err.message, { code: 'ERR_TLS_SNI_CALLBACK', cause: err }));
+        return;
+      }
+      this.ocspRequest(ctx ?? engine.ctx);
+    });
+  }
+
+  private ocspRequest(ctx: SecureContext): void {
+    const engine = this.host.engine;
+    const hooks = this.hooks;
+    if (!hooks || !hooks.listens('OCSPRequest') || !engine.session.info().statusRequested) {
+      this.proceed(ctx, null);
+      return;
+    }
+    const chain = ctx.ownChain();
+    const issuer = chain[1] ?? findIssuer(chain[0], ctx.trustedCertificates());
+    this.hold(true);
+    let called = false;
+    hooks.ocspRequest(chain[0] ?? null, issuer ?? null, (err, response) => {
+      if (called || engine.state !== 'hello') return;
+      called = true;
+      if (err) {
+        this.host.fail(new TLSError(err.message, { code: 'ERR_TLS_OCSP_CALLBACK', cause: err }));
+        return;
+      }
+      this.proceed(ctx, response ? Buffer.from(response) : null);
+    });
+  }
+
+  private proceed(ctx: SecureContext, ocsp: Buffer | null): void {
+    this.hold(false);
+    this.host.apply(this.host.engine.resumeHello(ctx, ocsp));
+  }
+}

@@ -1,0 +1,206 @@
+// SocketBase: the net.Socket façade of a TLSSocket (addresses, socket options, byte counts as Node
+// reports them for TLS: plaintext) and the getters of what was negotiated. TLSSocket adds the
+// engine driving and the stream plumbing.
+import * as net from 'net';
+import { Duplex } from 'stream';
+import type { Engine } from './engine/engine';
+import { nodeError } from './errors';
+import { CHANNEL_BINDINGS, ChannelBindingType, PeerPublicKey, peerPublicKey } from './features';
+import { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters, cipherOf, ephemeralKeyInfo, negotiatedParameters, protocolName } from './negotiated';
+import { DetailedPeerCertificate, PeerCertificate, peerCertificate } from './verify';
+import { RAW_PUBLIC_KEY } from './engine/verification';
+
+export abstract class SocketBase extends net.Socket {
+  readonly encrypted = true;
+  authorized = false;
+  authorizationError: string | null = null;
+  alpnProtocol: string | false | null = null;
+  servername: string | false | null = null;
+  /** The Duplex carrying the ciphertext. */
+  readonly socket: Duplex;
+  protected abstract _engine: Engine;
+  protected readonly _isServer: boolean;
+  /** Plaintext bytes pushed to the reader / accepted from writers (Node's bytesRead/bytesWritten for TLS). */
+  protected _plainRead = 0;
+  protected _plainWritten = 0;
+
+  constructor(transport: Duplex, isServer: boolean, opts: { allowHalfOpen?: boolean; highWaterMark?: number }) {
+    super({ allowHalfOpen: opts.allowHalfOpen ?? false, highWaterMark: opts.highWaterMark } as net.SocketConstructorOpts);
+    this.socket = transport;
+    this._isServer = isServer;
+  }
+
+  /** Node's name for the underlying net.Socket (null over another kind of Duplex). */
+  get _parent(): net.Socket | null {
+    return this.socket instanceof net.Socket ? this.socket : null;
+  }
+  set _parent(_v: net.Socket | null) {
+    // net.Socket's constructor resets it; the transport decides.
+  }
+
+  private get _net(): Partial<net.Socket> {
+    return this.socket as Partial<net.Socket>;
+  }
+
+  // net.Socket reads its address getters (remoteAddress, localPort, ...) through these two.
+  _getpeername(): Partial<net.AddressInfo> {
+    const t = this._net;
+    if (t.remoteAddress === undefined) return {};
+    return { address: t.remoteAddress, port: t.remotePort, family: t.remoteFamily };
+  }
+
+  _getsockname(): Partial<net.AddressInfo> {
+    const t = this._net;
+    if (typeof t.address !== 'function') return {};
+    return (t.address.call(this.socket) as net.AddressInfo) ?? {};
+  }
+
+  override address(): net.AddressInfo | Record<string, never> {
+    return this._getsockname() as net.AddressInfo;
+  }
+
+  override setNoDelay(noDelay?: boolean): this {
+    this._net.setNoDelay?.call(this.socket, noDelay);
+    return this;
+  }
+
+  override setKeepAlive(enable?: boolean, initialDelay?: number): this {
+    this._net.setKeepAlive?.call(this.socket, enable, initialDelay);
+    return this;
+  }
+
+  override ref(): this {
+    this._net.ref?.call(this.socket);
+    return this;
+  }
+
+  override unref(): this {
+    this._net.unref?.call(this.socket);
+    return this;
+  }
+
+  /** Restarts the idle timer of setTimeout() (net.Socket's own), on traffic in either direction. */
+  protected _activity(): void {
+    (this as unknown as { _unrefTimer(): void })._unrefTimer();
+  }
+
+  // ---- what was negotiated ---------------------------------------------------------------------
+
+  /** The engine while the connection is usable for queries (null once closed). */
+  private get _live(): Engine | null {
+    const e = this._engine;
+    return e && e.state !== 'closed' && e.info ? e : null;
+  }
+
+  getProtocol(): string | null {
+    return protocolName(this._engine?.info ?? null);
+  }
+
+  getCipher(): CipherNameAndProtocol | undefined {
+    return cipherOf(this._engine?.info ?? null);
+  }
+
+  getEphemeralKeyInfo(): EphemeralKeyInfo | null {
+    return ephemeralKeyInfo(this._engine?.info ?? null, this._isServer);
+  }
+
+  /** What GnuTLS negotiated, in its own names. */
+  getNegotiatedParameters(): NegotiatedParameters | null {
+    return negotiatedParameters(this._engine?.info ?? null);
+  }
+
+  getPeerCertificate(detailed?: false): PeerCertificate;
+  getPeerCertificate(detailed: true): DetailedPeerCertificate;
+  getPeerCertificate(detailed?: boolean): PeerCertificate | DetailedPeerCertificate;
+  getPeerCertificate(detailed = false): PeerCertificate | DetailedPeerCertificate {
+    const e = this._live;
+    if (!e) return null as unknown as PeerCertificate;
+    const chain = e.session.peerCertificates();
+    // A raw public key (RFC 7250) is no certificate: see getPeerPublicKey().
+    if (chain.length === 0 || e.info!.peerCertType === RAW_PUBLIC_KEY) return {} as PeerCertificate;
+    return peerCertificate(chain, detailed, e.ctx.trustedCertificates());
+  }
+
+  getCertificate(): PeerCertificate | object | null {
+    const e = this._live;
+    if (!e) return null;
+    const own = e.session.ownCertificate();
+    return own.length && e.info!.ownCertType !== RAW_PUBLIC_KEY ? peerCertificate(own, false) : {};
+  }
+
+  getSession(): Buffer | undefined {
+    return this._live?.session.sessionData();
+  }
+
+  isSessionReused(): boolean {
+    return this._engine?.info?.resumed ?? false;
+  }
+
+  getFinished(): Buffer | undefined {
+    return this._live?.session.finished(false);
+  }
+
+  getPeerFinished(): Buffer | undefined {
+    return this._live?.session.finished(true);
+  }
+
+  /** The peer's public key (from its certificate or its RFC 7250 raw key) with its SPKI pin. */
+  getPeerPublicKey(): PeerPublicKey | null {
+    const e = this._live;
+    if (!e) return null;
+    return peerPublicKey(e.info!.peerCertType, e.session.peerCertificates()[0]);
+  }
+
+  /** GnuTLS's safe-renegotiation status (RFC 5746) for this session. */
+  get safeRenegotiation(): boolean {
+    return this._engine?.info?.safeRenegotiation ?? false;
+  }
+
+  private _established(): Engine {
+    const e = this._engine;
+    if (!e || e.state !== 'secure') throw nodeError('ERR_SOCKET_CLOSED', 'TLS socket connection must be securely established');
+    return e;
+  }
+
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) {
+      throw nodeError('ERR_INVALID_ARG_TYPE', 'The "length" argument must be a non-negative integer');
+    }
+    if (typeof label !== 'string') throw nodeError('ERR_INVALID_ARG_TYPE', 'The "label" argument must be a string');
+    if (context !== undefined && !(context instanceof Uint8Array)) {
+      throw nodeError('ERR_INVALID_ARG_TYPE', 'The "context" argument must be a Buffer');
+    }
+    return this._established().session.exportKeyingMaterial(label, length, context ? Buffer.from(context) : undefined);
+  }
+
+  /**
+   * A channel binding (RFC 5929, RFC 9266) of this connection, computed by GnuTLS; undefined when
+   * the protocol has none ('tls-unique' under TLS 1.3).
+   */
+  getChannelBinding(type: ChannelBindingType): Buffer | undefined {
+    const t = CHANNEL_BINDINGS[type];
+    if (t === undefined) throw nodeError('ERR_INVALID_ARG_VALUE', `unknown channel binding type: ${String(type)}`);
+    return this._established().session.channelBinding(t);
+  }
+}
+
+// Node reports plaintext byte counts on a TLS socket; net.Socket's own getters read a handle.
+Object.defineProperty(SocketBase.prototype, 'bytesRead', {
+  configurable: true,
+  get(this: SocketBase) {
+    return (this as unknown as { _plainRead: number })._plainRead;
+  },
+});
+Object.defineProperty(SocketBase.prototype, 'bytesWritten', {
+  configurable: true,
+  get(this: SocketBase) {
+    return (this as unknown as { _plainWritten: number })._plainWritten + this.writableLength;
+  },
+});
+// A TLS socket is pending until its transport connected.
+Object.defineProperty(SocketBase.prototype, 'pending', {
+  configurable: true,
+  get(this: SocketBase) {
+    return this.connecting;
+  },
+});
