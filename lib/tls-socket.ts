@@ -1,96 +1,31 @@
 // TLSSocket: a net.Socket of plaintext over any Duplex of ciphertext (usually a net.Socket). The
 // sans-IO engine (engine/engine.ts) does the TLS; this adapter feeds it what the transport reads,
-// writes what it produces, and turns its step items into stream calls and public events.
+// writes what it produces (write-path.ts), and turns its step items into stream calls and public
+// events. Closing is shutdown.ts's; the ClientHello pipeline is server-hello.ts's.
 import { Duplex } from 'stream';
 import * as net from 'net';
-import { ALERT_LEVEL } from './constants';
-import { TLSError, gnutlsError, nodeError } from './errors';
-import { SecureContext, SecureContextOptions, createSecureContext } from './secure-context';
-import { ClientPskCallback, ServerPskCallback, appendKeylog, keylogFile } from './features';
-import { PeerCertificate } from './verify';
+import { ALERT_LEVEL, SFLAGS } from './constants';
+import { TLSError, nodeError } from './errors';
+import { createSecureContext } from './secure-context';
+import { appendKeylog, keylogFile } from './features';
+import type { DetailedPeerCertificate } from './verify';
 import type { Server } from './server';
 import type { TLSSocketEvents } from './events';
-import { KeyUpdateOptions, ReauthOptions, ReauthRequest, RehandshakeOptions, RehandshakeRequest, RenegotiationPolicy } from './reauth';
-import type { DetailedPeerCertificate } from './verify';
+import { KeyUpdateOptions, ReauthOptions, ReauthRequest, RehandshakeOptions, RehandshakeRequest } from './reauth';
 import { Engine, Item, Step } from './engine/engine';
-import { SessionSpec, VerifyClientMode, defaultServername, verifyClientMode } from './engine/session-setup';
+import { verifyClientMode } from './engine/session-setup';
 import { verifyPeer } from './engine/verification';
-import { HelloPipeline, SNICallback } from './server-hello';
+import { HelloPipeline } from './server-hello';
 import { OperationQueue } from './operation-queue';
 import { SocketBase } from './socket-base';
 import { ShutdownState } from './shutdown';
+import { WritePath, WriteCallback } from './write-path';
+import { TLSSocketOptions, helloHooks, operationsConfig, sessionSpec } from './socket-options';
 
+export type { TLSSocketOptions } from './socket-options';
 export type { SNICallback } from './server-hello';
 export type { VerifyClientMode } from './engine/session-setup';
 export type { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters } from './negotiated';
-
-export interface TLSSocketOptions extends SecureContextOptions {
-  isServer?: boolean;
-  server?: Server;
-  secureContext?: SecureContext;
-  requestCert?: boolean;
-  rejectUnauthorized?: boolean;
-  ALPNProtocols?: Array<string | Buffer | Uint8Array> | Buffer | Uint8Array;
-  SNICallback?: SNICallback;
-  session?: Buffer;
-  servername?: string;
-  /** The host the client connected to; the default servername and identity to check. */
-  host?: string;
-  checkServerIdentity?: (hostname: string, cert: PeerCertificate) => Error | undefined;
-  handshakeTimeout?: number;
-  allowHalfOpen?: boolean;
-  highWaterMark?: number;
-  /** Client: advertise TLS 1.3 post-handshake auth. Default: on when the client has a certificate. */
-  postHandshakeAuth?: boolean;
-  /** Client: answer re-auth requests with the configured certificate when no 'reauthRequest' listener exists (default true). */
-  autoReauth?: boolean;
-  /** Server: what to do with a TLS 1.2 renegotiation the client starts (default 'refuse'). */
-  renegotiation?: RenegotiationPolicy;
-  /** Allow the peer to present a different identity in a re-handshake/re-auth (GNUTLS_ALLOW_ID_CHANGE). */
-  allowIdentityChange?: boolean;
-  /** Server: let rehandshake()/reauth() run under TLS 1.2 without safe renegotiation (RFC 5746). */
-  allowUnsafeRenegotiation?: boolean;
-  /**
-   * Server: how to treat client certificates, overriding requestCert/rejectUnauthorized.
-   * 'none': not asked for; 'request': asked for, any outcome accepted (see authorized);
-   * 'require': must be sent and trusted; 'verify-if-sent': optional, but must be trusted if sent.
-   */
-  verifyClient?: VerifyClientMode;
-  /** Server: do not ask for the client certificate again in a re-handshake (SSL_VERIFY_CLIENT_ONCE). */
-  verifyClientOnce?: boolean;
-  /** Node's PSK callback. Server: (socket, identity) → key | null. Client: (hint) → { psk, identity } | null. */
-  pskCallback?: ServerPskCallback | ClientPskCallback;
-  /** Server, TLS 1.2: the identity hint sent to PSK clients. */
-  pskIdentityHint?: string;
-  /** Client: ask the server to staple an OCSP response (the 'OCSPResponse' event). */
-  requestOCSP?: boolean;
-}
-
-/** Plaintext encrypted per native call for large writes. */
-const SLICE = 1 << 20;
-/** Ciphertext slab (per thread): `length` plaintext bytes need a little more room. Only the transport sees it. */
-const SLAB_SIZE = 1 << 20;
-let cslab = { buf: Buffer.allocUnsafeSlow(0), used: 0 };
-function ciphertextSlab(length: number): { buf: Buffer; used: number } {
-  const need = Math.min(SLAB_SIZE, length + 64 + 32 * Math.ceil(length / 16384));
-  if (cslab.buf.length - cslab.used < need) cslab = { buf: Buffer.allocUnsafeSlow(SLAB_SIZE), used: 0 };
-  return cslab;
-}
-
-function alpnList(p: TLSSocketOptions['ALPNProtocols']): string[] {
-  if (!p) return [];
-  if (Buffer.isBuffer(p) || (p instanceof Uint8Array && !Array.isArray(p))) {
-    // Node also accepts the wire format: length-prefixed names.
-    const b = Buffer.from(p as Uint8Array);
-    const out: string[] = [];
-    for (let i = 0; i < b.length; i += 1 + b[i]) out.push(b.subarray(i + 1, i + 1 + b[i]).toString('latin1'));
-    return out;
-  }
-  return (p as Array<string | Buffer | Uint8Array>).map((x) => (typeof x === 'string' ? x : Buffer.from(x).toString('latin1')));
-}
-
-type WriteCallback = (err?: Error | null) => void;
-type PendingWrite = { chunks: Buffer[]; cb: WriteCallback };
 
 // Typed events: see lib/events.ts.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -114,8 +49,7 @@ export class TLSSocket extends SocketBase {
   private readonly _ops: OperationQueue;
   private readonly _shutdown: ShutdownState;
   private readonly _keylogFile: string | undefined;
-  private _pendingWrites: PendingWrite[] = [];
-  private _pendingFinal: WriteCallback | null = null;
+  private readonly _writes: WritePath;
   private _handshakeTimer: NodeJS.Timeout | null = null;
   private _failed = false;
   /** Server: 'secureConnection' was emitted (before it, errors go to 'tlsClientError'). */
@@ -134,28 +68,21 @@ export class TLSSocket extends SocketBase {
     super(transport, options.isServer === true, options);
     this._options = options;
     this._server = options.server;
-    const server = this._server;
     const ctx = options.secureContext ?? createSecureContext(options);
     this._keylogFile = keylogFile();
-    const hooks = server
-      ? {
-          listens: (ev: 'resumeSession' | 'OCSPRequest') => server.listenerCount(ev) > 0,
-          resumeSession: (id: Buffer, cb: (err: Error | null, data?: Buffer | null) => void) => server.emit('resumeSession', id, cb),
-          ocspRequest: (cert: Buffer | null, issuer: Buffer | null, cb: (err: Error | null, r?: Buffer | null) => void) =>
-            server.emit('OCSPRequest', cert, issuer, cb),
-        }
-      : undefined;
-    this._hello = this._isServer ? new HelloPipeline(this, hooks, options.SNICallback) : null;
-    this._engine = new Engine(this._sessionSpec(ctx), ctx, this.readableHighWaterMark);
-    const ops = this._engine.ops;
-    ops.config = {
-      renegotiation: options.renegotiation ?? 'refuse',
-      allowUnsafeRenegotiation: options.allowUnsafeRenegotiation === true,
-      verifyClientOnce: options.verifyClientOnce === true,
-      rejectUnauthorized: options.rejectUnauthorized !== false,
-      autoReauth: options.autoReauth !== false,
-      listens: (ev) => this.listenerCount(ev) > 0,
-    };
+    this._hello = this._isServer ? new HelloPipeline(this, helloHooks(this._server), options.SNICallback) : null;
+    const spec = sessionSpec(options, this, {
+      isServer: this._isServer,
+      keylogFile: this._keylogFile,
+      holdHello: this._hello?.holdsHello ?? false,
+      onPskError: (err) => {
+        this._engine.pskError ??= err;
+      },
+    });
+    if (spec.servername) this.servername = spec.servername;
+    this._engine = new Engine(spec, ctx, this.readableHighWaterMark);
+    this._engine.ops.config = operationsConfig(options, this);
+    this._writes = new WritePath(this);
     this._ops = new OperationQueue(() => this._engine, (step) => this._apply(step));
     this._shutdown = new ShutdownState(this);
     this.on('newListener', (ev: string | symbol) => {
@@ -182,36 +109,6 @@ export class TLSSocket extends SocketBase {
     } else {
       process.nextTick(() => this._start());
     }
-  }
-
-  private _sessionSpec(ctx: SecureContext): SessionSpec {
-    const o = this._options;
-    const server = this._server;
-    const spec: SessionSpec = {
-      isServer: this._isServer,
-      alpn: alpnList(o.ALPNProtocols),
-      postHandshakeAuth: o.postHandshakeAuth,
-      allowIdentityChange: o.allowIdentityChange,
-      verifyClient: verifyClientMode(o),
-      session: o.session,
-      requestOCSP: o.requestOCSP,
-      pskCallback: o.pskCallback,
-      pskIdentityHint: o.pskIdentityHint,
-      pskSocket: this,
-      onPskError: (err) => {
-        this._engine.pskError ??= err;
-      },
-      keylog: () => !!this._keylogFile || this.listenerCount('keylog') > 0 || (server?.listenerCount('keylog') ?? 0) > 0,
-    };
-    if (this._isServer) {
-      spec.externalCache = !!server && server.listenerCount('newSession') + server.listenerCount('resumeSession') > 0;
-      spec.holdHello = this._hello!.holdsHello;
-    } else {
-      spec.servername = defaultServername(o);
-      if (spec.servername) this.servername = spec.servername;
-    }
-    void ctx;
-    return spec;
   }
 
   // ---- driving the engine ----------------------------------------------------------------------
@@ -315,7 +212,7 @@ export class TLSSocket extends SocketBase {
       case 'opEnded':
         if (item.op.kind === 'reauth') this._reauthRunning = false;
         this._ops.ended(item.op);
-        process.nextTick(() => this._releaseWrites());
+        process.nextTick(() => this._writes.release());
         return;
       case 'verified':
         this.authorized = item.authorized;
@@ -396,9 +293,9 @@ export class TLSSocket extends SocketBase {
     } else {
       this.emit('secureConnect');
       if (this.destroyed) return;
-      if (info.flags & 0x80 /* SESSION_TICKET */ || info.protocol !== 'TLS1.3') this._emitSession();
+      if (info.flags & SFLAGS.SESSION_TICKET || info.protocol !== 'TLS1.3') this._emitSession();
     }
-    if (!this.destroyed) this._releaseWrites();
+    if (!this.destroyed) this._writes.release();
   }
 
   private _verify(): boolean {
@@ -440,7 +337,7 @@ export class TLSSocket extends SocketBase {
         called = true;
         if (--pending > 0 || this.destroyed) return;
         this._announce();
-        if (!this.destroyed) this._releaseWrites();
+        if (!this.destroyed) this._writes.release();
       });
       if (this.destroyed) return true;
     }
@@ -466,7 +363,7 @@ export class TLSSocket extends SocketBase {
     const e = this._engine;
     if (!e.info || e.closed) return false;
     if (!this._isServer) return this._options.postHandshakeAuth ?? e.ctx.hasCertificate;
-    return (e.session.info().flags & 0x100) /* POST_HANDSHAKE_AUTH */ !== 0;
+    return (e.session.info().flags & SFLAGS.POST_HANDSHAKE_AUTH) !== 0;
   }
 
   /**
@@ -518,111 +415,35 @@ export class TLSSocket extends SocketBase {
 
   // net.Socket keeps strings as they were written (decodeStrings: false).
   override _write(chunk: Buffer | string, enc: BufferEncoding, cb: WriteCallback): void {
-    this._writeChunks([typeof chunk === 'string' ? Buffer.from(chunk, enc) : chunk], cb);
+    this._writes.write([typeof chunk === 'string' ? Buffer.from(chunk, enc) : chunk], cb);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer | string; encoding: BufferEncoding }>, cb: WriteCallback): void {
-    this._writeChunks(
+    this._writes.write(
       chunks.map((c) => (typeof c.chunk === 'string' ? Buffer.from(c.chunk, c.encoding) : c.chunk)),
       cb,
     );
   }
 
-  private _writeChunks(chunks: Buffer[], cb: WriteCallback): void {
-    const e = this._engine;
-    if (e.closed) {
-      cb(nodeError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'));
-      return;
-    }
-    if (e.holdsWrites) {
-      this._pendingWrites.push({ chunks, cb });
-      return;
-    }
-    const total = chunks.reduce((n, c) => n + c.length, 0);
-    const done: WriteCallback = (err) => {
-      if (!err) this._plainWritten += total;
-      cb(err);
-    };
-    if (chunks.length === 1 && total > SLICE) {
-      this._writeSlices(chunks[0], 0, done);
-      return;
-    }
-    this._encrypt(chunks.length === 1 ? chunks[0] : chunks, total, done);
-  }
-
-  private _writeSlices(buf: Buffer, off: number, cb: WriteCallback): void {
-    if (off >= buf.length) {
-      cb();
-      return;
-    }
-    if (this._engine.holdsWrites && !this._engine.closed) {
-      this._pendingWrites.push({ chunks: [buf.subarray(off)], cb });
-      return;
-    }
-    const end = Math.min(buf.length, off + SLICE);
-    this._encrypt(buf.subarray(off, end), end - off, (err) => {
-      if (err) cb(err);
-      else this._writeSlices(buf, end, cb);
-    });
-  }
-
-  /**
-   * Encrypts `data` straight into the shared ciphertext slab and writes that slice (and what did
-   * not fit) to the transport; `cb` runs once the transport took the last of it, or with the
-   * reason it cannot be sent.
-   */
-  private _encrypt(data: Buffer | Buffer[], length: number, cb: WriteCallback): void {
-    const e = this._engine;
-    if (e.closed) {
-      cb(nodeError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'));
-      return;
-    }
-    const t = this.socket;
-    if (!t.writable) {
-      cb(this._shutdown.writeError());
-      return;
-    }
-    const slab = ciphertextSlab(length);
-    const r = e.write(data, slab.buf, slab.used);
-    slab.used += r.used;
-    if (r.code < 0) {
-      const err = gnutlsError(r.code, e.lastAlert(), 'write failed');
-      this._apply(r.step);
-      cb(err);
-      return;
-    }
-    this._activity();
-    const out = r.step.out;
-    if (out.length === 0) {
-      process.nextTick(cb);
-      return;
-    }
-    for (let i = 0; i < out.length - 1; i++) t.write(out[i]);
-    t.write(out[out.length - 1], (err) => {
-      if (err) cb(err);
-      else if (t.writableNeedDrain) t.once('drain', () => cb());
-      else cb();
-    });
-    if (r.step.items.length) this._apply({ out: [], items: r.step.items });
-  }
-
-  private _releaseWrites(): void {
-    if (this.destroyed || this._engine.holdsWrites) return;
-    const pending = this._pendingWrites;
-    this._pendingWrites = [];
-    for (const w of pending) this._writeChunks(w.chunks, w.cb);
-    const fin = this._pendingFinal;
-    this._pendingFinal = null;
-    if (fin) this._final(fin);
-  }
-
   override _final(cb: WriteCallback): void {
-    const e = this._engine;
-    if (e.holdsWrites && !e.closed) {
-      this._pendingFinal = cb;
-      return;
-    }
+    this._writes.final(cb);
+  }
+
+  // WriteHost
+  activity(): void {
+    this._activity();
+  }
+
+  writeError(): Error {
+    return this._shutdown.writeError();
+  }
+
+  localEnd(cb: WriteCallback): void {
     this._shutdown.localEnd(cb);
+  }
+
+  written(n: number): void {
+    this._plainWritten += n;
   }
 
   // ---- endings ---------------------------------------------------------------------------------
@@ -646,13 +467,7 @@ export class TLSSocket extends SocketBase {
     (this as { connecting: boolean }).connecting = false;
     if (this._handshakeTimer) clearTimeout(this._handshakeTimer);
     this._handshakeTimer = null;
-    const closedErr = err ?? nodeError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed');
-    const pending = this._pendingWrites;
-    this._pendingWrites = [];
-    for (const w of pending) w.cb(closedErr);
-    const fin = this._pendingFinal;
-    this._pendingFinal = null;
-    fin?.(closedErr);
+    this._writes.fail(err ?? nodeError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'));
     this._engine.destroy();
     this._ops.close(err ?? nodeError('ERR_SOCKET_CLOSED', 'socket closed during the operation'));
     const t = this.socket;

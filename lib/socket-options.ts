@@ -1,0 +1,118 @@
+// The options of a TLSSocket, and what the engine and its parts are configured with from them.
+import type { SecureContext, SecureContextOptions } from './secure-context';
+import type { ClientPskCallback, ServerPskCallback } from './features';
+import type { PeerCertificate } from './verify';
+import type { Server } from './server';
+import type { RenegotiationPolicy } from './reauth';
+import type { SNICallback, HelloHooks } from './server-hello';
+import type { OperationsConfig } from './engine/operations';
+import { SessionSpec, VerifyClientMode, defaultServername, verifyClientMode } from './engine/session-setup';
+
+export interface TLSSocketOptions extends SecureContextOptions {
+  isServer?: boolean;
+  server?: Server;
+  secureContext?: SecureContext;
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+  ALPNProtocols?: Array<string | Buffer | Uint8Array> | Buffer | Uint8Array;
+  SNICallback?: SNICallback;
+  session?: Buffer;
+  servername?: string;
+  /** The host the client connected to; the default servername and identity to check. */
+  host?: string;
+  checkServerIdentity?: (hostname: string, cert: PeerCertificate) => Error | undefined;
+  handshakeTimeout?: number;
+  allowHalfOpen?: boolean;
+  highWaterMark?: number;
+  /** Client: advertise TLS 1.3 post-handshake auth. Default: on when the client has a certificate. */
+  postHandshakeAuth?: boolean;
+  /** Client: answer re-auth requests with the configured certificate when no 'reauthRequest' listener exists (default true). */
+  autoReauth?: boolean;
+  /** Server: what to do with a TLS 1.2 renegotiation the client starts (default 'refuse'). */
+  renegotiation?: RenegotiationPolicy;
+  /** Allow the peer to present a different identity in a re-handshake/re-auth (GNUTLS_ALLOW_ID_CHANGE). */
+  allowIdentityChange?: boolean;
+  /** Server: let rehandshake()/reauth() run under TLS 1.2 without safe renegotiation (RFC 5746). */
+  allowUnsafeRenegotiation?: boolean;
+  /**
+   * Server: how to treat client certificates, overriding requestCert/rejectUnauthorized.
+   * 'none': not asked for; 'request': asked for, any outcome accepted (see authorized);
+   * 'require': must be sent and trusted; 'verify-if-sent': optional, but must be trusted if sent.
+   */
+  verifyClient?: VerifyClientMode;
+  /** Server: do not ask for the client certificate again in a re-handshake (SSL_VERIFY_CLIENT_ONCE). */
+  verifyClientOnce?: boolean;
+  /** Node's PSK callback. Server: (socket, identity) → key | null. Client: (hint) → { psk, identity } | null. */
+  pskCallback?: ServerPskCallback | ClientPskCallback;
+  /** Server, TLS 1.2: the identity hint sent to PSK clients. */
+  pskIdentityHint?: string;
+  /** Client: ask the server to staple an OCSP response (the 'OCSPResponse' event). */
+  requestOCSP?: boolean;
+}
+
+/** The ALPN names from Node's forms: an array of strings/Buffers, or the wire format. */
+export function alpnList(p: TLSSocketOptions['ALPNProtocols']): string[] {
+  if (!p) return [];
+  if (Buffer.isBuffer(p) || (p instanceof Uint8Array && !Array.isArray(p))) {
+    // Node also accepts the wire format: length-prefixed names.
+    const b = Buffer.from(p as Uint8Array);
+    const out: string[] = [];
+    for (let i = 0; i < b.length; i += 1 + b[i]) out.push(b.subarray(i + 1, i + 1 + b[i]).toString('latin1'));
+    return out;
+  }
+  return (p as Array<string | Buffer | Uint8Array>).map((x) => (typeof x === 'string' ? x : Buffer.from(x).toString('latin1')));
+}
+
+
+/** What every native session of one socket is made with. */
+export function sessionSpec(
+  o: TLSSocketOptions,
+  socket: { listenerCount(event: string): number },
+  extra: { isServer: boolean; keylogFile?: string; holdHello: boolean; onPskError: (err: Error) => void },
+): SessionSpec {
+  const server = o.server;
+  const spec: SessionSpec = {
+    isServer: extra.isServer,
+    alpn: alpnList(o.ALPNProtocols),
+    postHandshakeAuth: o.postHandshakeAuth,
+    allowIdentityChange: o.allowIdentityChange,
+    verifyClient: verifyClientMode(o),
+    session: o.session,
+    requestOCSP: o.requestOCSP,
+    pskCallback: o.pskCallback,
+    pskIdentityHint: o.pskIdentityHint,
+    pskSocket: socket,
+    onPskError: extra.onPskError,
+    keylog: () => !!extra.keylogFile || socket.listenerCount('keylog') > 0 || (server?.listenerCount('keylog') ?? 0) > 0,
+  };
+  if (extra.isServer) {
+    spec.externalCache = !!server && server.listenerCount('newSession') + server.listenerCount('resumeSession') > 0;
+    spec.holdHello = extra.holdHello;
+  } else {
+    spec.servername = defaultServername(o);
+  }
+  return spec;
+}
+
+export function operationsConfig(o: TLSSocketOptions, socket: { listenerCount(event: string): number }): OperationsConfig {
+  return {
+    renegotiation: o.renegotiation ?? 'refuse',
+    allowUnsafeRenegotiation: o.allowUnsafeRenegotiation === true,
+    verifyClientOnce: o.verifyClientOnce === true,
+    rejectUnauthorized: o.rejectUnauthorized !== false,
+    autoReauth: o.autoReauth !== false,
+    listens: (ev) => socket.listenerCount(ev) > 0,
+  };
+}
+
+/** The Server events the ClientHello pipeline uses. */
+export function helloHooks(server: Server | undefined): HelloHooks | undefined {
+  if (!server) return undefined;
+  return {
+    listens: (ev) => server.listenerCount(ev) > 0,
+    resumeSession: (id, cb) => server.emit('resumeSession', id, cb),
+    ocspRequest: (cert, issuer, cb) => server.emit('OCSPRequest', cert, issuer, cb),
+  };
+}
+
+export type { VerifyClientMode };
