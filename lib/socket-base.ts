@@ -197,10 +197,10 @@ Object.defineProperty(SocketBase.prototype, 'bytesWritten', {
     return (this as unknown as { _plainWritten: number })._plainWritten + this.writableLength;
   },
 });
-// A TLS socket is pending until its transport connected.
+// As net.Socket's (no handle yet, or no more): until the transport connected, and once destroyed.
 Object.defineProperty(SocketBase.prototype, 'pending', {
   configurable: true,
   get(this: SocketBase) {
-    return this.connecting;
+    return this.connecting || this.destroyed;
   },
 });

@@ -51,6 +51,13 @@ export type EngineState = 'new' | 'handshaking' | 'hello' | 'secure' | 'closed';
 const MIN_READ_CHUNK = 256 * 1024;
 /** Room for the plaintext of what GnuTLS may hold besides the fed bytes (one record and slack). */
 const RECORD_SLACK = 16384 + 2048;
+/** Input up to this much plaintext room goes through the scratch (then one exact-size copy). */
+const SMALL_READ = 2 * RECORD_SLACK;
+/** Decrypt scratch of this thread: never handed out, only copied from. */
+let scratchBuf: Buffer | null = null;
+function scratch(): Buffer {
+  return (scratchBuf ??= Buffer.allocUnsafeSlow(SMALL_READ));
+}
 
 export class Engine {
   state: EngineState = 'new';
@@ -288,26 +295,26 @@ export class Engine {
   readRecords(chunk: Buffer | undefined): void {
     const s = this.session;
     let budget = this.readChunk;
-    let spare: Buffer | null = null;
     while (this.canRead && budget > 0) {
-      const cap = Math.min(this.readChunk, (chunk ? chunk.length : this.st[4]) + RECORD_SLACK);
-      const buf: Buffer = spare && spare.length >= cap ? spare : Buffer.allocUnsafeSlow(cap);
-      spare = null;
+      // Small input (a record or so) is decrypted into the thread's scratch and copied out at its
+      // exact size; larger input straight into a buffer of its own, handed out as it is. Either
+      // way a chunk's ArrayBuffer holds this connection's plaintext only.
+      const expected = (chunk ? chunk.length : this.st[4]) + RECORD_SLACK;
+      const small = expected <= SMALL_READ;
+      const cap = small ? SMALL_READ : Math.min(this.readChunk, expected);
+      const buf = small ? scratch() : Buffer.allocUnsafeSlow(cap);
       const n = s.receive(chunk, buf, 0, cap);
       chunk = undefined;
       if ((this.state as EngineState) === 'closed') return;
       const code = this.st[0];
       if (n > 0) {
         budget -= n;
-        // A chunk keeps its ArrayBuffer alive: hand out the buffer itself when it is mostly
-        // used, otherwise an exact copy (and reuse the buffer). Never another connection's memory.
-        if (n * 2 >= buf.length) {
+        if (!small && n * 2 >= cap) {
           this.item({ t: 'data', buf: buf.subarray(0, n) });
         } else {
           const exact = Buffer.allocUnsafeSlow(n);
           buf.copy(exact, 0, 0, n);
           this.item({ t: 'data', buf: exact });
-          spare = buf;
         }
       }
       if (code === E.AGAIN) {
