@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <functional>
 #include <cstdint>
 #include <cstring>
 
@@ -476,7 +477,7 @@ Napi::Value Session::Handshake(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
   CallScope scope(this);
   hold_app_data_ = info.Length() > 0 && info[0].ToBoolean();
-  int ret = gnutls_handshake(s);
+  int ret = RunWhileConsuming([s] { return gnutls_handshake(s); });
   hold_app_data_ = false;
   if (ret == GNUTLS_E_SUCCESS) established_ = true;
   Settle(ret == GNUTLS_E_AGAIN);
@@ -510,6 +511,17 @@ Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
   if (got == 0) return Napi::Number::New(env, static_cast<double>(code));
   if (code != GNUTLS_E_AGAIN) pending_code_ = code;
   return Napi::Buffer<uint8_t>::Copy(env, plain.data(), got);
+}
+
+// GnuTLS reads one record per call while it assembles a handshake message, and answers
+// GNUTLS_E_AGAIN after each record of a message that spans several (a large ClientHello, a long
+// certificate chain): call it again while it consumes input and input is left.
+int Session::RunWhileConsuming(const std::function<int()>& step) {
+  for (;;) {
+    size_t before = in_.Consumed();
+    int ret = step();
+    if (ret != GNUTLS_E_AGAIN || close_pending_ || in_.Consumed() == before || in_.Pending() == 0) return ret;
+  }
 }
 
 // Decrypts into dst[0..max) what the fed ciphertext holds; *code is the GnuTLS code that stopped
@@ -654,7 +666,7 @@ Napi::Value Session::Output(const Napi::CallbackInfo& info) {
 Napi::Value Session::Reauth(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
   CallScope scope(this);
-  return Napi::Number::New(info.Env(), gnutls_reauth(s, 0));
+  return Napi::Number::New(info.Env(), RunWhileConsuming([s] { return gnutls_reauth(s, 0); }));
 }
 
 // rehandshake(): gnutls_rehandshake() — HelloRequest under TLS 1.2, a key update asking the

@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <gnutls/gnutls.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -91,6 +92,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value Receive(const Napi::CallbackInfo& info);
   Napi::Value SetStateArray(const Napi::CallbackInfo& info);
   size_t RecvInto(gnutls_session_t s, uint8_t* dst, size_t max, unsigned mode, int* code);
+  int RunWhileConsuming(const std::function<int()>& step);
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value Output(const Napi::CallbackInfo& info);
   Napi::Value Bye(const Napi::CallbackInfo& info);
