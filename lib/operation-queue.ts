@@ -6,7 +6,8 @@ import type { Operation, Operations } from './engine/operations';
 
 export class OperationQueue {
   private waiting: Array<() => void> = [];
-  private timers = new Map<Operation, NodeJS.Timeout>();
+  /** Timers of running operations (made on first use: most sockets never run one). */
+  private timers: Map<Operation, NodeJS.Timeout> | null = null;
 
   constructor(
     private readonly engine: () => Engine,
@@ -44,23 +45,23 @@ export class OperationQueue {
   started(op: Operation): void {
     if (!op.timeout || op.timeout <= 0) return;
     const timer = setTimeout(() => {
-      this.timers.delete(op);
+      this.timers?.delete(op);
       this.apply(this.engine().act((ops) => ops.timeout(op)));
     }, op.timeout);
-    this.timers.set(op, timer);
+    (this.timers ??= new Map()).set(op, timer);
   }
 
   ended(op: Operation): void {
-    const t = this.timers.get(op);
+    const t = this.timers?.get(op);
     if (t) clearTimeout(t);
-    this.timers.delete(op);
+    this.timers?.delete(op);
     process.nextTick(() => this.next());
   }
 
   /** The connection closed: whatever waits is rejected (each run sees the closed engine). */
   close(err: Error): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    for (const t of this.timers?.values() ?? []) clearTimeout(t);
+    this.timers = null;
     this.engine().ops.abort(err);
     const queued = this.waiting;
     this.waiting = [];

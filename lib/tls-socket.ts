@@ -45,7 +45,8 @@ export class TLSSocket extends SocketBase {
   protected _engine: Engine;
   protected _options: TLSSocketOptions;
   private readonly _server: Server | undefined;
-  private readonly _hello: HelloPipeline | null;
+  /** Server, until the handshake is done: the ClientHello pipeline. */
+  private _hello: HelloPipeline | null;
   private readonly _ops: OperationQueue;
   private readonly _shutdown: ShutdownState;
   private readonly _keylogFile: string | undefined;
@@ -275,6 +276,7 @@ export class TLSSocket extends SocketBase {
   private _handshakeDone(): void {
     if (this._handshakeTimer) clearTimeout(this._handshakeTimer);
     this._handshakeTimer = null;
+    this._hello = null;
     const e = this._engine;
     const info = e.info!;
     this.alpnProtocol = info.alpn ?? false;

@@ -83,11 +83,15 @@ export class Engine {
   /** Set when a pass changed state so that another pass may make progress. */
   again = false;
 
+  /** What new sessions are made with; kept only until the handshake is done (SNI may need one). */
+  private spec: SessionSpec | null;
+
   constructor(
-    private readonly spec: SessionSpec,
+    spec: SessionSpec,
     ctx: SecureContext,
     readableHighWaterMark: number,
   ) {
+    this.spec = spec;
     this.isServer = spec.isServer;
     this.ctx = ctx;
     this.readChunk = Math.max(MIN_READ_CHUNK, readableHighWaterMark);
@@ -97,7 +101,7 @@ export class Engine {
   }
 
   private newSession(ctx: SecureContext, holdHello: boolean): NativeSession {
-    const s = createSession(this.spec, ctx, holdHello);
+    const s = createSession(this.spec!, ctx, holdHello);
     s.setStateArray(this.st);
     return s;
   }
@@ -286,6 +290,7 @@ export class Engine {
   private handshakeDone(): void {
     this.state = 'secure';
     this.helloBytes = null;
+    this.spec = null;
     this.info = this.session.info();
     this.drainKeylog();
     this.item({ t: 'handshake' });

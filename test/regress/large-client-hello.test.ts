@@ -2,9 +2,12 @@
 // spans four records) is served as Node's tls serves it: by our server plain, with an SNICallback
 // (the ClientHello is held and replayed) and with a resumeSession listener (it is looked up first),
 // under TLS 1.2 and 1.3. GnuTLS reads one record per call while it assembles such a message.
+// Then a ClientHello re-fragmented into records of 1, 7 and 200 bytes: our server answers with a
+// ServerHello, as gnutls-serv does for the same bytes.
+import * as net from 'net';
 import * as nodeTls from 'tls';
 import * as gtls from '../../lib';
-import { VERSIONS, Version, closeServer, fixture, listen } from '../helpers';
+import { VERSIONS, Version, closeServer, fixture, fixturePath, gnutlsServ, listen, stopPeer } from '../helpers';
 
 const ca = fixture('ca.pem');
 const serverOpts = { key: fixture('server.key'), cert: fixture('server-chain.pem'), ALPNProtocols: ['h2'] };
@@ -44,5 +47,77 @@ describe.each(VERSIONS)('a ClientHello over several records (%s)', (v) => {
     const reference = await exchange(nodeTls.createServer(serverOpts), v);
     expect(reference).toEqual({ alpn: 'h2', got: 'served' });
     expect(await exchange(ourServer(mode), v)).toEqual(reference);
+  });
+});
+
+/** The first ClientHello record a Node client sends (TLS 1.2 and 1.3 offered). */
+function captureHello(): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const server = net.createServer((c) => {
+      let got = Buffer.alloc(0);
+      c.on('data', (d: Buffer) => {
+        got = Buffer.concat([got, d]);
+        if (got.length >= 5 && got.length >= 5 + got.readUInt16BE(3)) {
+          resolve(got.subarray(0, 5 + got.readUInt16BE(3)));
+          c.destroy();
+          server.close();
+        }
+      });
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const c = nodeTls.connect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1', servername: 'localhost' });
+      c.on('error', () => {});
+    });
+  });
+}
+
+/** The handshake message body re-framed into records of `size` bytes. */
+function refragment(record: Buffer, size: number): Buffer {
+  const body = record.subarray(5);
+  const out: Buffer[] = [];
+  for (let i = 0; i < body.length; i += size) {
+    const part = body.subarray(i, i + size);
+    const header = Buffer.from([22, 3, 1, 0, 0]);
+    header.writeUInt16BE(part.length, 3);
+    out.push(header, part);
+  }
+  return Buffer.concat(out);
+}
+
+/** Sends `bytes` and reports the first record's content type and handshake type (or 'stalled'). */
+function firstAnswer(port: number, bytes: Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1', () => c.write(bytes));
+    const timer = setTimeout(() => finish('stalled'), 4000);
+    const finish = (what: string): void => {
+      clearTimeout(timer);
+      c.destroy();
+      resolve(what);
+    };
+    c.once('data', (d: Buffer) => finish(`record ${d[0]}, handshake ${d[5]}`));
+    c.on('error', (e) => finish(`error ${(e as NodeJS.ErrnoException).code}`));
+    c.on('end', () => finish('end'));
+  });
+}
+
+describe('a ClientHello fragmented over many records', () => {
+  test.each([1, 7, 200])('records of %i bytes: a ServerHello from our server, as from gnutls-serv', async (size) => {
+    const bytes = refragment(await captureHello(), size);
+    const ref = await gnutlsServ(['--x509keyfile', fixturePath('server.key'), '--x509certfile', fixturePath('server-chain.pem')]);
+    let reference: string;
+    try {
+      reference = await firstAnswer(ref.port, bytes);
+    } finally {
+      await stopPeer(ref);
+    }
+    expect(reference).toBe('record 22, handshake 2');
+    const server = gtls.createServer(serverOpts);
+    server.on('tlsClientError', () => {});
+    const port = await listen(server);
+    try {
+      expect(await firstAnswer(port, bytes)).toBe(reference);
+    } finally {
+      await closeServer(server);
+    }
   });
 });
