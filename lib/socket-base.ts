@@ -197,6 +197,13 @@ Object.defineProperty(SocketBase.prototype, 'bytesWritten', {
     return (this as unknown as { _plainWritten: number })._plainWritten + this.writableLength;
   },
 });
+// As on Node's TLS socket: what write() has buffered (net.Socket's own reads a handle).
+Object.defineProperty(SocketBase.prototype, 'bufferSize', {
+  configurable: true,
+  get(this: SocketBase) {
+    return this.writableLength;
+  },
+});
 // As net.Socket's (no handle yet, or no more): until the transport connected, and once destroyed.
 Object.defineProperty(SocketBase.prototype, 'pending', {
   configurable: true,

@@ -40,8 +40,10 @@ async function trace(stack: Stack, port: number): Promise<string[]> {
   c.setTimeout(0);
   let got = 0;
   c.on('data', (d: Buffer) => (got += d.length));
+  c.cork();
   c.write(Buffer.alloc(1000, 1));
-  out.push(`bytesWritten after write=${c.bytesWritten}`);
+  out.push(`bytesWritten after write=${c.bytesWritten} bufferSize=${c.bufferSize}`);
+  c.uncork();
   await once(c, 'end');
   out.push(`received ${got}, bytesRead=${c.bytesRead}`);
   await closed;
