@@ -2,8 +2,9 @@
 // spans four records) is served as Node's tls serves it: by our server plain, with an SNICallback
 // (the ClientHello is held and replayed) and with a resumeSession listener (it is looked up first),
 // under TLS 1.2 and 1.3. GnuTLS reads one record per call while it assembles such a message.
-// Then a ClientHello re-fragmented into records of 1, 7 and 200 bytes: our server answers with a
-// ServerHello, as gnutls-serv does for the same bytes.
+// Then a ClientHello re-fragmented into records of 1, 7 and 200 bytes, and one with empty records
+// around it: our server answers as gnutls-serv does for the same bytes (the first record's type,
+// the alert if it is one, whether the connection ends).
 import * as net from 'net';
 import * as nodeTls from 'tls';
 import * as gtls from '../../lib';
@@ -84,40 +85,61 @@ function refragment(record: Buffer, size: number): Buffer {
   return Buffer.concat(out);
 }
 
-/** Sends `bytes` and reports the first record's content type and handshake type (or 'stalled'). */
-function firstAnswer(port: number, bytes: Buffer): Promise<string> {
+/**
+ * Sends `bytes` and describes the answer: the first record's type and handshake type (22) or
+ * alert description (21), then 'ends' or 'waits' (the connection stayed open for `waitMs`).
+ */
+function firstAnswer(port: number, bytes: Buffer, waitMs = 800): Promise<string> {
   return new Promise((resolve) => {
+    let got = Buffer.alloc(0);
     const c = net.connect(port, '127.0.0.1', () => c.write(bytes));
-    const timer = setTimeout(() => finish('stalled'), 4000);
-    const finish = (what: string): void => {
+    const timer = setTimeout(() => finish('waits'), waitMs);
+    const finish = (how: string): void => {
       clearTimeout(timer);
       c.destroy();
-      resolve(what);
+      const first = got.length >= 7 ? `record ${got[0]}, ${got[0] === 21 ? `alert ${got[6]}` : `handshake ${got[5]}`}` : 'nothing';
+      resolve(`${first}; ${how}`);
     };
-    c.once('data', (d: Buffer) => finish(`record ${d[0]}, handshake ${d[5]}`));
+    c.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
     c.on('error', (e) => finish(`error ${(e as NodeJS.ErrnoException).code}`));
-    c.on('end', () => finish('end'));
+    c.on('end', () => finish('ends'));
   });
 }
 
-describe('a ClientHello fragmented over many records', () => {
-  test.each([1, 7, 200])('records of %i bytes: a ServerHello from our server, as from gnutls-serv', async (size) => {
-    const bytes = refragment(await captureHello(), size);
-    const ref = await gnutlsServ(['--x509keyfile', fixturePath('server.key'), '--x509certfile', fixturePath('server-chain.pem')]);
-    let reference: string;
-    try {
-      reference = await firstAnswer(ref.port, bytes);
-    } finally {
-      await stopPeer(ref);
-    }
-    expect(reference).toBe('record 22, handshake 2');
-    const server = gtls.createServer(serverOpts);
-    server.on('tlsClientError', () => {});
-    const port = await listen(server);
-    try {
-      expect(await firstAnswer(port, bytes)).toBe(reference);
-    } finally {
-      await closeServer(server);
-    }
+/** The same bytes to gnutls-serv and to our server: both answers. */
+async function againstGnutlsServ(bytes: Buffer): Promise<{ reference: string; ours: string }> {
+  const ref = await gnutlsServ(['--x509keyfile', fixturePath('server.key'), '--x509certfile', fixturePath('server-chain.pem')]);
+  let reference: string;
+  try {
+    reference = await firstAnswer(ref.port, bytes);
+  } finally {
+    await stopPeer(ref);
+  }
+  const server = gtls.createServer(serverOpts);
+  server.on('tlsClientError', () => {});
+  const port = await listen(server);
+  try {
+    return { reference, ours: await firstAnswer(port, bytes) };
+  } finally {
+    await closeServer(server);
+  }
+}
+
+describe('a ClientHello fragmented over many records, or with empty records around it', () => {
+  test.each([1, 7, 200])('records of %i bytes: answered as gnutls-serv answers', async (size) => {
+    const { reference, ours } = await againstGnutlsServ(refragment(await captureHello(), size));
+    expect(reference).toMatch(/^record 22, handshake 2;/);
+    expect(ours).toBe(reference);
+  });
+
+  const empty = (type: number): Buffer => Buffer.from([type, 3, 3, 0, 0]);
+  test.each([
+    ['an empty application-data record before it', (h: Buffer) => Buffer.concat([empty(23), h])],
+    ['an empty application-data record after it', (h: Buffer) => Buffer.concat([h, empty(23)])],
+    ['an empty handshake record before it', (h: Buffer) => Buffer.concat([empty(22), h])],
+    ['a ChangeCipherSpec before it', (h: Buffer) => Buffer.concat([Buffer.from([20, 3, 3, 0, 1, 1]), h])],
+  ])('%s: answered as gnutls-serv answers', async (_name, shape) => {
+    const { reference, ours } = await againstGnutlsServ(shape(await captureHello()));
+    expect(ours).toBe(reference);
   });
 });
