@@ -140,15 +140,12 @@ export class Engine {
     this.failWith(gnutlsError(code, s.lastAlert(), context));
   }
 
+  /** Ends the connection: what GnuTLS wrote goes out, then the error item (null: no error). */
   failWith(err: Error | null): void {
     this.collect();
     this.item({ t: 'error', err });
-    this.halt();
-  }
-
-  /** Stops all processing (the adapter destroys the socket when it sees the error item). */
-  private halt(): void {
-    if (this.state !== 'closed') this.state = 'closed';
+    // Stops all processing; the adapter destroys the socket (and the session) on the item.
+    this.state = 'closed';
   }
 
   get closed(): boolean {
