@@ -2,6 +2,7 @@
 // reports them for TLS: plaintext) and the getters of what was negotiated. TLSSocket adds the
 // engine driving and the stream plumbing.
 import * as net from 'net';
+import { X509Certificate } from 'crypto';
 import { Duplex } from 'stream';
 import type { Engine } from './engine/engine';
 import { nodeError } from './errors';
@@ -84,6 +85,26 @@ export abstract class SocketBase extends net.Socket {
     (this as unknown as { _unrefTimer(): void })._unrefTimer();
   }
 
+  /** Client, before the handshake starts: the SNI name to send (Node's setServername). */
+  setServername(name: string): void {
+    if (typeof name !== 'string') {
+      throw new TypeError(`The "name" argument must be of type string. Received ${name === null ? 'null' : `type ${typeof name}`}`);
+    }
+    if (this._isServer) throw nodeError('ERR_TLS_SNI_FROM_SERVER', 'Cannot issue SNI from a TLS server-side socket');
+    const e = this._engine;
+    if (e.state !== 'new') return; // the ClientHello is out: as with Node, it has no effect now
+    e.session.setServerName(name);
+    this.servername = name;
+  }
+
+  /** Client, before the handshake starts: a session to resume (Node's setSession). */
+  setSession(session: Buffer | string): void {
+    const data = typeof session === 'string' ? Buffer.from(session, 'latin1') : session;
+    if (!Buffer.isBuffer(data)) throw new TypeError('The "session" argument must be of type string or an instance of Buffer');
+    const e = this._engine;
+    if (e.state === 'new' && !this._isServer) e.session.setSessionData(data);
+  }
+
   // ---- what was negotiated ---------------------------------------------------------------------
 
   /** The engine while the connection is usable for queries (null once closed). */
@@ -126,6 +147,22 @@ export abstract class SocketBase extends net.Socket {
     if (!e) return null;
     const own = e.session.ownCertificate();
     return own.length && e.info!.ownCertType !== RAW_PUBLIC_KEY ? peerCertificate(own, false) : {};
+  }
+
+  /** The peer's certificate as a crypto.X509Certificate (undefined: none, or a raw public key). */
+  getPeerX509Certificate(): X509Certificate | undefined {
+    const e = this._live;
+    if (!e || e.info!.peerCertType === RAW_PUBLIC_KEY) return undefined;
+    const leaf = e.session.peerCertificates()[0];
+    return leaf ? new X509Certificate(leaf) : undefined;
+  }
+
+  /** Our own certificate as a crypto.X509Certificate (undefined: none sent). */
+  getX509Certificate(): X509Certificate | undefined {
+    const e = this._live;
+    if (!e || e.info!.ownCertType === RAW_PUBLIC_KEY) return undefined;
+    const own = e.session.ownCertificate()[0];
+    return own ? new X509Certificate(own) : undefined;
   }
 
   getSession(): Buffer | undefined {

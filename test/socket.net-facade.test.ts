@@ -83,3 +83,69 @@ test('a server socket is a net.Socket with plaintext byte counts (our server, No
   await closed;
   expect(seen).toEqual({ instance: true, read: 700, written: 300, hadError: false });
 });
+
+describe('setServername(), setSession(), getPeerX509Certificate(), getX509Certificate() as on Node\'s socket', () => {
+  // Both stacks have setServername()/setSession(); @types/node does not declare them.
+  type Client = nodeTls.TLSSocket & { setServername(name: string): void; setSession(session: Buffer): void };
+  const connectTo = (stack: Stack, port: number, extra: nodeTls.ConnectionOptions = {}): Client =>
+    connectWith(stack, { port, host: '127.0.0.1', ca, ...extra }) as unknown as Client;
+
+  /** What a client observes when it names the server with setServername() and resumes with setSession(). */
+  async function observe(stack: Stack, port: number, seen: () => string | undefined): Promise<Record<string, unknown>> {
+    const first = connectTo(stack, port, { servername: 'localhost', maxVersion: 'TLSv1.2' });
+    await once(first, 'secureConnect');
+    const session = first.getSession()!;
+    const peer = first.getPeerX509Certificate();
+    const own = first.getX509Certificate();
+    first.destroy();
+    const second = connectTo(stack, port, { maxVersion: 'TLSv1.2', checkServerIdentity: () => undefined });
+    second.setServername('localhost');
+    second.setSession(session);
+    await once(second, 'secureConnect');
+    const out = {
+      sniSeenByServer: seen(),
+      resumed: second.isSessionReused(),
+      peerSubject: peer?.subject,
+      peerIsX509: peer !== undefined && typeof peer.fingerprint256 === 'string',
+      own: own === undefined ? 'undefined' : own.subject,
+    };
+    second.destroy();
+    return out;
+  }
+
+  test('a client against a Node server, both stacks', async () => {
+    let sni: string | undefined;
+    const server = nodeTls.createServer({ ...serverOpts, SNICallback: (name, cb) => { sni = name; cb(null); } });
+    const port = await listen(server);
+    const node = await observe('node', port, () => sni);
+    sni = undefined;
+    const ours = await observe('gnutls', port, () => sni);
+    expect(ours).toEqual(node);
+    expect(ours).toMatchObject({ sniSeenByServer: 'localhost', resumed: true, own: 'undefined' });
+    await closeServer(server);
+  });
+
+  test('on a server socket: setServername() throws ERR_TLS_SNI_FROM_SERVER, getX509Certificate() is the served one', async () => {
+    const results: Array<Record<string, unknown>> = [];
+    for (const stack of ['node', 'gnutls'] as Stack[]) {
+      const server: net.Server =
+        stack === 'node' ? nodeTls.createServer(serverOpts) : (gtls.createServer(serverOpts) as unknown as net.Server);
+      const secured = once<nodeTls.TLSSocket>(server, 'secureConnection');
+      const port = await listen(server);
+      const c = nodeTls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca });
+      const s = await secured;
+      let code: unknown;
+      try {
+        (s as nodeTls.TLSSocket & { setServername(name: string): void }).setServername('x');
+      } catch (e) {
+        code = (e as { code?: string }).code;
+      }
+      results.push({ code, own: s.getX509Certificate()?.subject, peer: s.getPeerX509Certificate() });
+      c.destroy();
+      s.destroy();
+      await closeServer(server);
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[1].code).toBe('ERR_TLS_SNI_FROM_SERVER');
+  });
+});
