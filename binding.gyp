@@ -8,6 +8,7 @@
         "src-native/context-keys.cc",
         "src-native/record-queue.cc",
         "src-native/session.cc",
+        "src-native/session-io.cc",
         "src-native/session-extras.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

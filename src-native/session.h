@@ -143,6 +143,7 @@ class Session : public Napi::ObjectWrap<Session> {
   std::vector<uint8_t> out_;    // ciphertext GnuTLS wrote, not yet taken by JS
   uint8_t* direct_ = nullptr;   // during send(data, slab, offset): where ciphertext goes first
   size_t direct_cap_ = 0, direct_used_ = 0;
+  static constexpr int kNoCode = 1;  // pending_code_ when nothing is pending (GnuTLS codes are <= 0)
   int pending_code_;            // a code seen after data was returned; reported by the next recv
 
   uint32_t events_ = 0;
