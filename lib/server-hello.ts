@@ -38,6 +38,8 @@ export class HelloPipeline {
   private lookup: 'pending' | 'waiting' | 'done';
   private preHello: Buffer[] = [];
   private waiting = false;
+  /** The ClientHello asked for OCSP stapling (status_request). */
+  private statusRequested = false;
 
   constructor(
     private readonly host: HelloHost,
@@ -102,8 +104,9 @@ export class HelloPipeline {
   /** The engine paused after the ClientHello: SNICallback, then OCSPRequest, then go on. */
   clientHello(): void {
     const engine = this.host.engine;
-    const name = engine.session.info().serverName;
+    const { serverName: name, statusRequested } = engine.session.info();
     this.host.servername = name ?? false;
+    this.statusRequested = statusRequested;
     const cb = this.sni;
     if (!cb) {
       this.ocspRequest(engine.ctx);
@@ -125,7 +128,7 @@ export class HelloPipeline {
   private ocspRequest(ctx: SecureContext): void {
     const engine = this.host.engine;
     const hooks = this.hooks;
-    if (!hooks || !hooks.listens('OCSPRequest') || !engine.session.info().statusRequested) {
+    if (!hooks || !hooks.listens('OCSPRequest') || !this.statusRequested) {
       this.proceed(ctx, null);
       return;
     }
