@@ -672,6 +672,7 @@ function postCase(port, r, hello12) {
     let intercept = null; // (chunk) => Buffer[] to send instead
     let clientWrites = 0;
     let chain = Promise.resolve();
+    let arm = () => {}; // re-arms the hang deadline (set below)
     const sent = [];
     const onClientChunk = (chunk) => {
       clientWrites++;
@@ -688,6 +689,7 @@ function postCase(port, r, hello12) {
           if (!raw.destroyed) raw.write(c);
           if (out.length > 2) await new Promise((q) => setImmediate(q));
         }
+        arm();
       });
     };
     const tcp = net.connect(PROXY.port, '127.0.0.1');
@@ -753,11 +755,19 @@ function postCase(port, r, hello12) {
       if (raw) raw.destroy();
       resolve(outcome);
     };
-    const timer = setTimeout(() => {
-      const file = saveFinding('hang', { label: 'post', desc, phase }, sent);
-      R.hangs.push({ label: 'post', desc: JSON.stringify(desc), phase, file });
-      finish('hang');
-    }, HANDSHAKE_TIMEOUT + HANG_GRACE + 2000);
+    // The deadline counts from our last byte: a split flight trickles out one event-loop turn per
+    // piece, which under load can take longer than the deadline itself.
+    let timer = null;
+    arm = () => {
+      clearTimeout(timer);
+      if (finished) return;
+      timer = setTimeout(() => {
+        const file = saveFinding('hang', { label: 'post', desc, phase }, sent);
+        R.hangs.push({ label: 'post', desc: JSON.stringify(desc), phase, file });
+        finish('hang');
+      }, HANDSHAKE_TIMEOUT + HANG_GRACE + 2000);
+    };
+    arm();
     c.on('error', () => {});
     c.on('close', () => finish(phase === 'handshake' ? 'closed-in-handshake' : 'closed'));
     c.on('data', (d) => {
@@ -1055,7 +1065,9 @@ async function clusterPhase(log) {
   if (!OPTS.clusterRounds) return { ran: false, why: OPTS.quick ? '--quick' : '--no-cluster' };
   const quick = OPTS.quick;
   const args = [path.join(ROOT, 'test', 'workers', 'cluster.js'), '--workers', '4', '--clients', quick ? '4' : '8', '--warmup', quick ? '5' : '20', '--rounds', String(OPTS.clusterRounds)];
-  const r = await runTool(process.execPath, args, 120000 * OPTS.clusterRounds);
+  // --quick runs inside a test with its own kill timer: stay well within it.
+  log(`cluster: ${OPTS.clusterRounds} round(s) starting`);
+  const r = await runTool(process.execPath, args, quick ? 40000 : 120000 * OPTS.clusterRounds);
   const m = /^CLUSTER (.*)$/m.exec(r.out);
   if (!m) return { ran: true, ok: false, problems: [`no CLUSTER report (exit ${r.code}${r.signal ? ` ${r.signal}` : ''}${r.timedOut ? ', timed out' : ''})`], output: r.out.slice(-3000) };
   const rep = JSON.parse(m[1]);
