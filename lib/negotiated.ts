@@ -63,6 +63,18 @@ export function ephemeralKeyInfo(info: NativeInfo | null, isServer: boolean): Ep
   return g ? { type: g.type, name: g.name, size: g.size } : {};
 }
 
+/**
+ * The key exchange as gnutls_session_get_desc() names it. Under TLS 1.3 a suite has no key
+ * exchange and gnutls_kx_get() answers ECDHE-RSA whatever happened: the group (and PSK) say it.
+ */
+function keyExchange(i: NativeInfo): string | null {
+  if (i.protocol !== 'TLS1.3') return i.kx;
+  const psk = /PSK/.test(i.kx ?? '');
+  if (!i.group) return psk ? 'PSK' : i.kx;
+  const base = i.group.startsWith('FFDHE') ? 'DHE' : 'ECDHE';
+  return psk ? `${base}-PSK-${i.group}` : `${base}-${i.group}`;
+}
+
 export function negotiatedParameters(i: NativeInfo | null): NegotiatedParameters | null {
   if (!i) return null;
   return {
@@ -70,7 +82,7 @@ export function negotiatedParameters(i: NativeInfo | null): NegotiatedParameters
     cipherSuite: i.suite,
     cipher: i.cipher,
     mac: i.mac,
-    keyExchange: i.kx,
+    keyExchange: keyExchange(i),
     group: i.group,
     serverSignature: i.sign,
     clientSignature: i.clientSign,

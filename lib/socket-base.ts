@@ -157,6 +157,16 @@ export abstract class SocketBase extends net.Socket {
     return leaf ? new X509Certificate(leaf) : undefined;
   }
 
+  /**
+   * The certificates the peer sent, leaf first, as it sent them (no trust anchor added, unlike
+   * getPeerCertificate(true)); [] when it sent none or a raw public key.
+   */
+  getPeerX509Chain(): X509Certificate[] {
+    const e = this._live;
+    if (!e || e.info!.peerCertType === RAW_PUBLIC_KEY) return [];
+    return e.session.peerCertificates().map((der) => new X509Certificate(der));
+  }
+
   /** Our own certificate as a crypto.X509Certificate (undefined: none sent). */
   getX509Certificate(): X509Certificate | undefined {
     const e = this._live;

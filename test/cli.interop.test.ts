@@ -172,6 +172,19 @@ describe('node-gnutls serve: in-band commands', () => {
     expect(gc.out()).toMatch(/^\*\*REAUTH\*\*\nafter reauth$/m); // the command line, then the next line, echoed
   });
 
+  test.each(VERSIONS)('%s **REAUTH** without client-certificate flags or --ca: as gnutls-serv, the untrusted certificate is reported and the connection kept', async (version) => {
+    const srv = await cliServe([]);
+    const gc = gnutlsCli(srv.port, version, version === 'TLSv1.3' ? ['--post-handshake-auth', ...GNUTLS_CLIENT_CERT] : GNUTLS_CLIENT_CERT);
+    await srv.waitFor(/^\[1\] client certificate: none$/m, WAIT);
+    gc.proc.stdin!.write('**REAUTH**\n');
+    await srv.waitFor(/^\[1\] REAUTH .*$/m, WAIT);
+    const how = version === 'TLSv1.3' ? 'post-handshake auth' : 're-handshake';
+    expect(srv.out()).toMatch(new RegExp(`^\\[1\\] REAUTH ok \\(${how}\\): client ${esc(CLIENT_SUBJECT)} \\(not authorized: UNABLE_TO_VERIFY_LEAF_SIGNATURE\\)$`, 'm'));
+    gc.proc.stdin!.end('still connected\n');
+    expect(await exitOf(gc)).toBe(0);
+    expect(gc.out()).toMatch(/^still connected$/m);
+  });
+
   test('TLS 1.3 **REAUTH** with a gnutls-cli that did not offer post-handshake auth: ERR_TLS_PHA_UNSUPPORTED, connection stays up', async () => {
     const srv = await cliServe(['--ca', 'ca.pem']);
     const gc = gnutlsCli(srv.port, 'TLSv1.3', GNUTLS_CLIENT_CERT);
@@ -281,10 +294,11 @@ describe.each(VERSIONS)('node-gnutls connect ↔ gnutls-serv --echo, %s', (versi
     expect(err).toMatch(/^- Server name \(SNI\): localhost$/m);
     // The chain: the two certificates gnutls-serv sent, then the trusted root.
     const fp = (name: string): string => new X509Certificate(fixture(name)).fingerprint256;
-    expect(err).toMatch(/^- Peer certificate chain \(3\):$/m);
+    // The count is what gnutls-serv sent ("- Got a certificate list of N" on a GnuTLS client).
+    expect(err).toMatch(/^- Peer certificate chain \(2 sent, completed by a trust anchor\):$/m);
     expect(err).toMatch(new RegExp(`^  \\[0\\] subject: O=node-gnutls, CN=localhost\\n      issuer:  O=node-gnutls, CN=node-gnutls Intermediate CA$`, 'm'));
     expect(err).toMatch(new RegExp(`^  \\[1\\] subject: O=node-gnutls, CN=node-gnutls Intermediate CA$`, 'm'));
-    expect(err).toMatch(new RegExp(`^  \\[2\\] subject: O=node-gnutls, CN=node-gnutls Test CA$`, 'm'));
+    expect(err).toMatch(new RegExp(`^  \\[2\\] subject: O=node-gnutls, CN=node-gnutls Test CA \\(trust anchor, not sent by the peer\\)$`, 'm'));
     for (const f of ['server.pem', 'int.pem', 'ca.pem']) expect(err).toContain(`\n      sha256:  ${fp(f)}\n`);
     expect(err).toMatch(/^\* Connection closed$/m);
     expect(srv.out()).toMatch(new RegExp(`^- Version: ${esc(version.replace('TLSv', 'TLS'))}$`, 'm'));

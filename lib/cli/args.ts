@@ -40,7 +40,9 @@ HTTP GET requests with a short text description of the TLS session (--http).
 In echo mode a line starting with one of these commands acts on the connection first (as in
 gnutls-serv --echo); the command line is echoed back afterwards:
   **REAUTH**        re-authenticate the client: socket.reauth() (TLS 1.3 post-handshake auth,
-                    TLS 1.2 re-handshake asking for the certificate)
+                    TLS 1.2 re-handshake asking for the certificate); as gnutls-serv, the
+                    certificate is required and must be trusted only with --require-client-cert,
+                    otherwise its identity and verification status are reported
   **REHANDSHAKE**   socket.rehandshake() (TLS 1.2 re-handshake; TLS 1.3: key update asking the peer)
   **KEYUPDATE**     socket.keyUpdate(): a TLS 1.3 key update of our sending keys
 

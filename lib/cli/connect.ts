@@ -138,7 +138,7 @@ function reportConnected(out: Reporter, socket: TLSSocket, target: string, a: Co
     `- Safe renegotiation: ${s.safeRenegotiation === null ? 'n/a (TLS 1.3)' : s.safeRenegotiation ? 'yes' : 'no'}`,
     `- Post-handshake auth offered: ${s.postHandshakeAuth ? 'yes' : 'no'}`,
     `- Verification: ${verification}`,
-    `- Peer certificate chain (${chain.length}):`,
+    `- Peer certificate chain (${chain.filter((c) => c.sent).length} sent${chain.some((c) => !c.sent) ? ', completed by a trust anchor' : ''}):`,
     ...certLines(chain, '  '),
     `- Client certificate sent: ${mine ?? 'none'}`,
     ...detailLines(s, ''),

@@ -11,6 +11,8 @@ export interface CertSummary {
   validFrom: string;
   validTo: string;
   fingerprint256: string;
+  /** Whether the peer sent it (false: the trust anchor that completed the chain). */
+  sent: boolean;
 }
 
 /** An error as the tool reports it: Node's/node-gnutls's code and the GnuTLS name when there is one. */
@@ -38,7 +40,7 @@ export function hasCert(c: PeerCertificate | null | undefined | Record<string, n
   return !!c && typeof c === 'object' && 'subject' in c && c.subject !== undefined;
 }
 
-export function certSummary(c: PeerCertificate): CertSummary {
+export function certSummary(c: PeerCertificate, sent = true): CertSummary {
   return {
     subject: dn(c.subject),
     issuer: dn(c.issuer),
@@ -47,17 +49,19 @@ export function certSummary(c: PeerCertificate): CertSummary {
     validFrom: c.valid_from,
     validTo: c.valid_to,
     fingerprint256: c.fingerprint256,
+    sent,
   };
 }
 
 /** The peer's chain, leaf first, as getPeerCertificate(true) links it (a trusted root included). */
 export function peerChain(socket: TLSSocket): CertSummary[] {
+  const sent = new Set(socket.getPeerX509Chain().map((x) => x.fingerprint256));
   const out: CertSummary[] = [];
   let c: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
   const seen = new Set<DetailedPeerCertificate>();
   while (hasCert(c) && !seen.has(c)) {
     seen.add(c);
-    out.push(certSummary(c));
+    out.push(certSummary(c, sent.has(c.fingerprint256)));
     c = c.issuerCertificate;
   }
   return out;
@@ -165,7 +169,7 @@ export function detailLines(s: SessionSummary, indent: string): string[] {
 export function certLines(chain: CertSummary[], indent: string): string[] {
   const lines: string[] = [];
   chain.forEach((c, i) => {
-    lines.push(`${indent}[${i}] subject: ${c.subject}`);
+    lines.push(`${indent}[${i}] subject: ${c.subject}${c.sent ? '' : ' (trust anchor, not sent by the peer)'}`);
     lines.push(`${indent}    issuer:  ${c.issuer}`);
     if (c.subjectAltName) lines.push(`${indent}    altnames: ${c.subjectAltName}`);
     lines.push(`${indent}    valid:   ${c.validFrom} .. ${c.validTo}`);

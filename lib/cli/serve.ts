@@ -34,9 +34,10 @@ export function serverOptions(a: ServeArgs): TlsOptions {
   if (a.alpn) o.ALPNProtocols = a.alpn;
   if (a.clientCert === 'require') {
     o.verifyClient = 'require';
-  } else if (a.clientCert === 'request') {
-    o.verifyClient = 'request';
-    // 'request' accepts any outcome, in the handshake and in a later **REAUTH** alike.
+  } else {
+    if (a.clientCert === 'request') o.verifyClient = 'request';
+    // As gnutls-serv: without --require-client-cert any outcome is accepted, in the handshake and
+    // in a later **REAUTH** alike; the verification status is reported, the connection kept.
     o.rejectUnauthorized = false;
   }
   return o;
@@ -235,8 +236,8 @@ async function runCommand(out: Reporter, id: number, socket: TLSSocket, cmd: Com
   const protocol = socket.getProtocol();
   try {
     if (cmd === 'REAUTH') {
-      // As gnutls-serv: the certificate is required unless client certificates are only requested.
-      const cert = await socket.reauth({ require: a.clientCert !== 'request', timeout: a.timeout });
+      // As gnutls-serv: the certificate is required only with --require-client-cert.
+      const cert = await socket.reauth({ require: a.clientCert === 'require', timeout: a.timeout });
       const peer = hasCert(cert) ? certSummary(cert) : null;
       out.event(
         'reauth',
