@@ -69,6 +69,10 @@ export interface NativeSession {
   send(data: Buffer | Buffer[], slab: Buffer, offset: number): number;
   output(): Buffer | undefined;
   bye(): number;
+  /** Server, TLS 1.3: send n NewSessionTickets (gnutls_session_ticket_send). */
+  sendTickets(n: number): number;
+  /** Client: NewSessionTickets received since the last call. */
+  takeTicketCount(): number;
   reauth(): number;
   rehandshake(): number;
   keyUpdate(requestPeer: boolean): number;

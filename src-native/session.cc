@@ -44,6 +44,8 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("send", &Session::Send),
                                       InstanceMethod("output", &Session::Output),
                                       InstanceMethod("bye", &Session::Bye),
+                                      InstanceMethod("sendTickets", &Session::SendTickets),
+                                      InstanceMethod("takeTicketCount", &Session::TakeTicketCount),
                                       InstanceMethod("reauth", &Session::Reauth),
                                       InstanceMethod("rehandshake", &Session::Rehandshake),
                                       InstanceMethod("keyUpdate", &Session::KeyUpdate),
@@ -174,7 +176,10 @@ int Session::Hook(gnutls_session_t s, unsigned int htype, unsigned when, unsigne
       break;
     }
     case GNUTLS_HANDSHAKE_NEW_SESSION_TICKET:
-      if (incoming) self->events_ |= kTicketReceived;
+      if (incoming) {
+        self->events_ |= kTicketReceived;
+        self->tickets_received_++;
+      }
       break;
     case GNUTLS_HANDSHAKE_KEY_UPDATE:
       if (incoming) self->events_ |= kKeyUpdateReceived;

@@ -96,6 +96,8 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value Output(const Napi::CallbackInfo& info);
   Napi::Value Bye(const Napi::CallbackInfo& info);
+  Napi::Value SendTickets(const Napi::CallbackInfo& info);
+  Napi::Value TakeTicketCount(const Napi::CallbackInfo& info);
   Napi::Value Reauth(const Napi::CallbackInfo& info);
   Napi::Value Rehandshake(const Napi::CallbackInfo& info);
   Napi::Value KeyUpdate(const Napi::CallbackInfo& info);
@@ -147,6 +149,7 @@ class Session : public Napi::ObjectWrap<Session> {
   int pending_code_;            // a code seen after data was returned; reported by the next recv
 
   uint32_t events_ = 0;
+  uint32_t tickets_received_ = 0;  // NewSessionTickets since the last takeTicketCount()
   int depth_ = 0;               // CallScopes on the stack
   bool close_pending_ = false;  // close() was asked for while depth_ > 0
   Napi::Reference<Napi::Int32Array> state_ref_;  // [code, events, output bytes, keylog lines, queued input]

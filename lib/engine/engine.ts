@@ -49,6 +49,8 @@ export type EngineState = 'new' | 'handshaking' | 'hello' | 'secure' | 'closed';
 
 /** Plaintext handed out per native call, at most (several records at once). */
 const MIN_READ_CHUNK = 256 * 1024;
+/** NewSessionTickets a TLS 1.3 server sends after a full handshake (OpenSSL's default). */
+const TICKETS_AFTER_FULL_HANDSHAKE = 2;
 /** Room for the plaintext of what GnuTLS may hold besides the fed bytes (one record and slack). */
 const RECORD_SLACK = 16384 + 2048;
 /** Input up to this much plaintext room goes through the scratch (then one exact-size copy). */
@@ -289,6 +291,8 @@ export class Engine {
     this.helloBytes = null;
     this.spec = null;
     this.info = this.session.info();
+    // As OpenSSL: two TLS 1.3 tickets after a full handshake, none after a resumption.
+    if (this.isServer && this.info.protocol === 'TLS1.3' && !this.info.resumed) this.session.sendTickets(TICKETS_AFTER_FULL_HANDSHAKE);
     this.drainKeylog();
     this.item({ t: 'handshake' });
   }
@@ -362,7 +366,10 @@ export class Engine {
     const ev = this.st[1];
     if (ev !== 0) {
       this.st[1] = 0;
-      if (ev & EV.TICKET_RECEIVED && !this.isServer) this.item({ t: 'ticket' });
+      if (ev & EV.TICKET_RECEIVED && !this.isServer) {
+        // One 'session' per ticket, as Node emits them (GnuTLS keeps the latest ticket's data).
+        for (let n = this.session.takeTicketCount(); n > 0; n--) this.item({ t: 'ticket' });
+      }
       if (ev & EV.KEY_UPDATE_RECEIVED) this.item({ t: 'keyUpdate' });
     }
     this.drainKeylog();
