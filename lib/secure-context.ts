@@ -1,7 +1,7 @@
 // SecureContext: credentials, trust and priorities parsed once and shared by many sockets.
 import { X509Certificate, createPrivateKey, createPublicKey } from 'crypto';
 import { binding, NativeContext } from './native';
-import { ciphersToPriority } from './ciphers';
+import { choicePriority, parseCiphers } from './ciphers';
 import { TLSError, nodeError } from './errors';
 
 export type BinaryLike = string | Buffer;
@@ -85,19 +85,23 @@ const PKCS11_URL = /^pkcs11:/i;
 
 function basePriority(o: SecureContextOptions): string {
   const explicitVersions = o.minVersion !== undefined || o.maxVersion !== undefined;
-  const versions = versionTokens(o.minVersion ?? DEFAULT_MIN_VERSION, o.maxVersion ?? DEFAULT_MAX_VERSION);
+  let min = o.minVersion ?? DEFAULT_MIN_VERSION;
+  const max = o.maxVersion ?? DEFAULT_MAX_VERSION;
   if (o.priority !== undefined) {
     if (typeof o.priority !== 'string') throw invalidArg('priority', 'a string', o.priority);
-    return explicitVersions ? `${o.priority}:${versions}` : o.priority;
+    return explicitVersions ? `${o.priority}:${versionTokens(min, max)}` : o.priority;
   }
-  let base = 'NORMAL';
-  if (o.ciphers !== undefined) {
-    if (typeof o.ciphers !== 'string') throw invalidArg('ciphers', 'a string', o.ciphers);
-    const mapped = ciphersToPriority(o.ciphers);
-    if (!mapped) throw nodeError('ERR_SSL_NO_CIPHER_MATCH', `No cipher match: ${o.ciphers}`);
-    base += `:${mapped}`;
+  versionTokens(min, max); // validates the versions before the ciphers, as Node does
+  const choice = parseCiphers(o.ciphers);
+  if (!choice) return `NORMAL:${versionTokens(min, max)}`;
+  const canTls13 = max === 'TLSv1.3';
+  // A string without TLS 1.2 suites makes the context TLS 1.3-only, as Node does; so does one
+  // whose TLS 1.2 suites are all ones GnuTLS lacks or the security level forbids.
+  if ((choice.tls13Only || choice.tls12.length === 0) && canTls13) min = 'TLSv1.3';
+  else if (choice.tls12.length === 0) {
+    throw nodeError('ERR_SSL_NO_CIPHER_MATCH', `No TLS 1.2 cipher suite that GnuTLS has matches "${String(o.ciphers)}"`);
   }
-  return `${base}:${versions}`;
+  return `NORMAL:${choicePriority(choice, canTls13)}:${versionTokens(min, max)}`;
 }
 
 function invalidArg(name: string, expected: string, got: unknown): TLSError {

@@ -1,0 +1,17 @@
+// Cipher-suite names for getCipher() and getCipherSuites(): GnuTLS's to IANA's to OpenSSL's.
+import { allSuites, describeSuite, TLS13_SUITES } from './suites';
+
+let byIana: Map<string, string> | undefined;
+
+/** 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256' → 'ECDHE-RSA-AES128-GCM-SHA256' (TLS 1.3 names unchanged). */
+export function opensslName(iana: string): string {
+  if (TLS13_SUITES[iana]) return iana;
+  byIana ??= new Map(allSuites().map((s) => [s.ianaName, s.opensslName]));
+  return byIana.get(iana) ?? iana;
+}
+
+/** GnuTLS's suite name ('TLS_ECDHE_RSA_AES_128_GCM_SHA256', 'TLS_RSA_AES_128_CBC_SHA1') → IANA's. */
+export function gnutlsSuiteToIana(name: string): string {
+  if (TLS13_SUITES[name]) return name;
+  return describeSuite(name, 0)?.ianaName ?? name;
+}
