@@ -1,7 +1,7 @@
 // SecureContext: credentials, trust and priorities parsed once and shared by many sockets.
-import { X509Certificate, createPrivateKey, createPublicKey } from 'crypto';
+import { X509Certificate, constants as cryptoConstants, createPrivateKey, createPublicKey } from 'crypto';
 import { binding, NativeContext } from './native';
-import { choicePriority, parseCiphers } from './ciphers';
+import { choicePriority, parseCiphers } from './ciphers/index';
 import { TLSError, nodeError } from './errors';
 
 export type BinaryLike = string | Buffer;
@@ -44,8 +44,14 @@ export interface SecureContextOptions {
   ocspResponse?: Buffer;
 }
 
-/** Socket and server options that also shape the context: a `pskCallback` makes PSK negotiable. */
-type ContextInput = SecureContextOptions & { pskCallback?: unknown };
+/**
+ * Socket and server options that also shape the context: a `pskCallback` makes PSK negotiable;
+ * `honorCipherOrder` (or SSL_OP_CIPHER_SERVER_PREFERENCE in `secureOptions`) makes a server
+ * choose by its own order of suites.
+ */
+type ContextInput = SecureContextOptions & { pskCallback?: unknown; honorCipherOrder?: boolean; secureOptions?: number };
+
+const SERVER_PREFERENCE = cryptoConstants.SSL_OP_CIPHER_SERVER_PREFERENCE;
 
 export const DEFAULT_MIN_VERSION: TLSVersion = 'TLSv1.2';
 export const DEFAULT_MAX_VERSION: TLSVersion = 'TLSv1.3';
@@ -74,6 +80,7 @@ export function priorityFor(o: ContextInput): string {
   if (o.pskCallback) p += ':+ECDHE-PSK:+DHE-PSK:+PSK';
   // Raw public keys first, X.509 still accepted from peers that do not do RFC 7250.
   if (usesRawPublicKeys(o)) p += ':-CTYPE-ALL:+CTYPE-RAWPK:+CTYPE-X509';
+  if (o.honorCipherOrder === true || ((o.secureOptions ?? 0) & SERVER_PREFERENCE) !== 0) p += ':%SERVER_PRECEDENCE';
   return o.allowUnsafeRenegotiation ? `${p}:%UNSAFE_RENEGOTIATION` : p;
 }
 

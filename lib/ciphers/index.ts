@@ -5,7 +5,7 @@ import { nodeError, TLSError } from '../errors';
 import { allowedAtLevel, CipherListError, evaluateCipherList } from './grammar';
 import { Suite, TLS13_SUITES } from './suites';
 
-export { opensslName, gnutlsSuiteToIana } from './names';
+export { opensslName, gnutlsSuiteToIana, cipherVersion } from './names';
 export { evaluateCipherList, allowedAtLevel } from './grammar';
 export { allSuites } from './suites';
 

@@ -15,3 +15,13 @@ export function gnutlsSuiteToIana(name: string): string {
   if (TLS13_SUITES[name]) return name;
   return describeSuite(name, 0)?.ianaName ?? name;
 }
+
+let versionByIana: Map<string, string> | undefined;
+const VERSION_NAME = { SSLv3: 'SSLv3', TLSv1: 'TLSv1.0', 'TLSv1.2': 'TLSv1.2' } as const;
+
+/** getCipher().version: OpenSSL's lowest protocol version of the suite ('SSLv3', 'TLSv1.0', ...). */
+export function cipherVersion(iana: string): string | undefined {
+  if (TLS13_SUITES[iana]) return 'TLSv1.3';
+  versionByIana ??= new Map(allSuites().map((s) => [s.ianaName, VERSION_NAME[s.minTls]]));
+  return versionByIana.get(iana);
+}
