@@ -77,7 +77,6 @@ function versionTokens(min: TLSVersion, max: TLSVersion): string {
 /** The GnuTLS priority string that the options describe. */
 export function priorityFor(o: ContextInput): string {
   let p = basePriority(o);
-  if (o.pskCallback) p += ':+ECDHE-PSK:+DHE-PSK:+PSK';
   // Raw public keys first, X.509 still accepted from peers that do not do RFC 7250.
   if (usesRawPublicKeys(o)) p += ':-CTYPE-ALL:+CTYPE-RAWPK:+CTYPE-X509';
   if (o.honorCipherOrder === true || ((o.secureOptions ?? 0) & SERVER_PREFERENCE) !== 0) p += ':%SERVER_PRECEDENCE';
@@ -90,17 +89,21 @@ function usesRawPublicKeys(o: SecureContextOptions): boolean {
 
 const PKCS11_URL = /^pkcs11:/i;
 
-function basePriority(o: SecureContextOptions): string {
+const PSK_KX = ':+ECDHE-PSK:+DHE-PSK:+PSK';
+
+function basePriority(o: ContextInput): string {
+  const psk = Boolean(o.pskCallback);
   const explicitVersions = o.minVersion !== undefined || o.maxVersion !== undefined;
   let min = o.minVersion ?? DEFAULT_MIN_VERSION;
   const max = o.maxVersion ?? DEFAULT_MAX_VERSION;
   if (o.priority !== undefined) {
     if (typeof o.priority !== 'string') throw invalidArg('priority', 'a string', o.priority);
-    return explicitVersions ? `${o.priority}:${versionTokens(min, max)}` : o.priority;
+    const p = psk ? `${o.priority}${PSK_KX}` : o.priority;
+    return explicitVersions ? `${p}:${versionTokens(min, max)}` : p;
   }
   versionTokens(min, max); // validates the versions before the ciphers, as Node does
   const choice = parseCiphers(o.ciphers);
-  if (!choice) return `NORMAL:${versionTokens(min, max)}`;
+  if (!choice) return `NORMAL:${versionTokens(min, max)}${psk ? PSK_KX : ''}`;
   const canTls13 = max === 'TLSv1.3';
   // A string without TLS 1.2 suites makes the context TLS 1.3-only, as Node does; so does one
   // whose TLS 1.2 suites are all ones GnuTLS lacks or the security level forbids.
@@ -108,7 +111,7 @@ function basePriority(o: SecureContextOptions): string {
   else if (choice.tls12.length === 0) {
     throw nodeError('ERR_SSL_NO_CIPHER_MATCH', `No TLS 1.2 cipher suite that GnuTLS has matches "${String(o.ciphers)}"`);
   }
-  return `NORMAL:${choicePriority(choice, canTls13)}:${versionTokens(min, max)}`;
+  return `NORMAL:${choicePriority(choice, canTls13, psk)}:${versionTokens(min, max)}`;
 }
 
 function invalidArg(name: string, expected: string, got: unknown): TLSError {

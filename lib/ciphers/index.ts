@@ -84,15 +84,17 @@ const uniq = <T>(v: T[]): T[] => [...new Set(v)];
  * The GnuTLS priority keywords (after NORMAL) that enable a choice: one list of key exchanges,
  * one of ciphers and one of MACs, whose product GnuTLS enables, for TLS 1.2 and TLS 1.3 alike.
  * `tls13` says whether TLS 1.3 can be negotiated: RSA-PSK is then left out (in GnuTLS 3.7 it
- * stops TLS 1.3 PSK).
+ * stops TLS 1.3 PSK), and with `psk` (a PSK callback) the PSK key exchanges that TLS 1.3 PSK needs
+ * are added whether the list has PSK suites or not.
  */
-export function choicePriority(c: CipherChoice, tls13: boolean): string {
+export function choicePriority(c: CipherChoice, tls13: boolean, psk = false): string {
   const ciphers = uniq([...(tls13 ? c.tls13.map((n) => TLS13_SUITES[n]) : []), ...c.tls12.map((s) => s.gnutls.cipher)]);
   // SHA-256 before SHA-384: GnuTLS takes the first MAC as the hash of TLS 1.3 external PSKs.
   const macOrder = ['AEAD', 'SHA256', 'SHA384', 'SHA1'];
   const macs = uniq([...(tls13 ? ['AEAD'] : []), ...c.tls12.map((s) => s.gnutls.mac)]).sort(
     (a, b) => macOrder.indexOf(a) - macOrder.indexOf(b),
   );
-  const kx = uniq(c.tls12.map((s) => s.gnutls.kx)).filter((k) => !(tls13 && k === 'RSA-PSK'));
+  const listed = c.tls12.map((s) => s.gnutls.kx);
+  const kx = uniq([...listed, ...(tls13 && psk ? ['ECDHE-PSK', 'DHE-PSK', 'PSK'] : [])]).filter((k) => !(tls13 && k === 'RSA-PSK'));
   return ['-CIPHER-ALL', '-MAC-ALL', '-KX-ALL', ...ciphers.map((x) => `+${x}`), ...macs.map((x) => `+${x}`), ...kx.map((x) => `+${x}`)].join(':');
 }

@@ -161,3 +161,30 @@ describe('ciphers against openssl s_server', () => {
     );
   });
 });
+
+/** PSK on both ends (no certificate): the suite the `ciphers` of each end lead to. */
+function pskHandshake(name: string, serverCiphers: string, client: tls.ConnectionOptions): void {
+  const key = Buffer.from('d731ef57be09e5204f0b205b60627028', 'hex');
+  differential(name, async ({ server: S, client: C }, t) => {
+    const server = S.createServer({ ciphers: serverCiphers, pskCallback: () => key, honorCipherOrder: true }, (s) => {
+      state(t, 'server', s);
+      s.end();
+    });
+    server.on('tlsClientError', () => t.push('server tlsClientError'));
+    const port = await listen(server);
+    const sock = C.connect({ port, host: '127.0.0.1', checkServerIdentity: () => undefined, pskCallback: () => ({ psk: key, identity: 'id' }), ...client });
+    const outcome = await new Promise<string>((resolve) => {
+      sock.once('secureConnect', () => resolve('secureConnect'));
+      sock.once('error', () => resolve('error'));
+    });
+    t.push(`client ${outcome}`);
+    if (outcome === 'secureConnect') state(t, 'client', sock);
+    sock.resume();
+    await closed(sock);
+    await settle(50);
+    await close(server);
+  });
+}
+
+pskHandshake('ciphers: PSK+HIGH, a TLS 1.2 PSK suite', 'PSK+HIGH', { ...TLS12, ciphers: 'PSK-AES128-GCM-SHA256' });
+pskHandshake('ciphers: PSK with a TLS 1.2 list that has no PSK suite, over TLS 1.3', 'ECDHE-RSA-AES128-GCM-SHA256', { ciphers: 'TLS_AES_128_GCM_SHA256' });

@@ -79,8 +79,8 @@ export const DIFFERENCES: Difference[] = [
     normalise: same,
   },
   {
-    difference: "Without `ciphers` (or with `''`/`null`) the suites are GnuTLS's NORMAL (which has CCM and TLS_AES_128_CCM_SHA256), not `tls.DEFAULT_CIPHERS`; a `pskCallback` adds the PSK key exchanges",
-    why: "GnuTLS's defaults; TLS 1.3 PSK needs the PSK key exchanges in the priority",
+    difference: "Without `ciphers` (or with `''`/`null`) the suites are GnuTLS's NORMAL (which has CCM and TLS_AES_128_CCM_SHA256), not `tls.DEFAULT_CIPHERS`; with a `pskCallback` and TLS 1.3 enabled the PSK key exchanges are added, and with them TLS 1.2 PSK suites",
+    why: "GnuTLS's defaults; GnuTLS negotiates TLS 1.3 PSK only with the PSK key exchanges in the priority",
     scenarios: /^$/,
     normalise: same,
   },
