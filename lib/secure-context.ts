@@ -107,9 +107,11 @@ function basePriority(o: ContextInput): string {
   const canTls13 = max === 'TLSv1.3';
   // A string without TLS 1.2 suites makes the context TLS 1.3-only, as Node does; so does one
   // whose TLS 1.2 suites are all ones GnuTLS lacks or the security level forbids.
-  if ((choice.tls13Only || choice.tls12.length === 0) && canTls13) min = 'TLSv1.3';
+  if ((choice.tls12.length === 0) && canTls13) min = 'TLSv1.3';
   else if (choice.tls12.length === 0) {
-    throw nodeError('ERR_SSL_NO_CIPHER_MATCH', `No TLS 1.2 cipher suite that GnuTLS has matches "${String(o.ciphers)}"`);
+    // No suite at all for the versions allowed: the context is made and every handshake fails,
+    // as Node's does. (A priority must name a cipher; with no key exchange it enables no suite.)
+    return `NORMAL:-CIPHER-ALL:-MAC-ALL:-KX-ALL:+AES-128-GCM:+AEAD:${versionTokens(min, max)}`;
   }
   return `NORMAL:${choicePriority(choice, canTls13, psk)}:${versionTokens(min, max)}`;
 }

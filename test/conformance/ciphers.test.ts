@@ -84,6 +84,10 @@ handshake("ciphers: Node's DEFAULT_CIPHERS against a client naming one of its su
 handshake('ciphers: a TLS 1.2-only list leaves TLS 1.3 at its defaults', { server: 'ECDHE-RSA-AES128-GCM-SHA256' });
 handshake('ciphers: a TLS 1.3-only list, TLS 1.3 client', { server: 'TLS_CHACHA20_POLY1305_SHA256' });
 handshake('ciphers: a TLS 1.3-only list makes the server TLS 1.3-only', { server: 'TLS_CHACHA20_POLY1305_SHA256', client: TLS12 });
+handshake('ciphers: a TLS 1.3-only list on a TLS 1.2 server has no suite', {
+  server: 'TLS_AES_128_GCM_SHA256',
+  serverOptions: { maxVersion: 'TLSv1.2' },
+});
 handshake('ciphers: TLS 1.3 CCM-8 named on both ends', {
   server: 'TLS_AES_128_CCM_8_SHA256',
   client: { ciphers: 'TLS_AES_128_CCM_8_SHA256' },
