@@ -106,8 +106,8 @@ function basePriority(o: ContextInput): string {
   if (!choice) return `NORMAL:${versionTokens(min, max)}${psk ? PSK_KX : ''}`;
   const canTls13 = max === 'TLSv1.3';
   // A string without TLS 1.2 suites makes the context TLS 1.3-only, as Node does; so does one
-  // whose TLS 1.2 suites are all ones GnuTLS lacks or the security level forbids.
-  if ((choice.tls12.length === 0) && canTls13) min = 'TLSv1.3';
+  // whose TLS 1.2 suites the security level all forbids (Node's then fail TLS 1.2 handshakes).
+  if (choice.tls12.length === 0 && canTls13) min = 'TLSv1.3';
   else if (choice.tls12.length === 0) {
     // No suite at all for the versions allowed: the context is made and every handshake fails,
     // as Node's does. (A priority must name a cipher; with no key exchange it enables no suite.)

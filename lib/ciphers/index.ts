@@ -53,6 +53,18 @@ export function parseCiphers(ciphers: unknown, name = 'options.ciphers'): Cipher
   if (typeof ciphers !== 'string') {
     throw typeError('ERR_INVALID_ARG_TYPE', `The "${name}" property must be of type string. ${received(ciphers)}`);
   }
+  const known = recent.get(ciphers);
+  if (known) return known;
+  const choice = evaluate(ciphers, name);
+  if (recent.size >= 64) recent.delete(recent.keys().next().value as string);
+  recent.set(ciphers, choice);
+  return choice;
+}
+
+/** The strings evaluated last (a client often makes one context per connection). */
+const recent = new Map<string, CipherChoice>();
+
+function evaluate(ciphers: string, name: string): CipherChoice {
   const parts = ciphers.split(':');
   const isTls13 = (c: string): boolean => c.startsWith('TLS_') || c.startsWith('!TLS_');
   const list = parts.filter((c) => c.length > 0 && !isTls13(c)).join(':');

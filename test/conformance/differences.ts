@@ -79,7 +79,7 @@ export const DIFFERENCES: Difference[] = [
     normalise: same,
   },
   {
-    difference: "Without `ciphers` (or with `''`/`null`) the suites are GnuTLS's NORMAL (which has CCM and TLS_AES_128_CCM_SHA256), not `tls.DEFAULT_CIPHERS`; with a `pskCallback` and TLS 1.3 enabled the PSK key exchanges are added, and with them TLS 1.2 PSK suites",
+    difference: "Without `ciphers` (or with `''`/`null`) the suites are GnuTLS's NORMAL (which has CCM and TLS_AES_128_CCM_SHA256), not `tls.DEFAULT_CIPHERS`; a `pskCallback` adds the PSK key exchanges (with a `ciphers` list, only while TLS 1.3 can be negotiated), and with them TLS 1.2 PSK suites",
     why: "GnuTLS's defaults; GnuTLS negotiates TLS 1.3 PSK only with the PSK key exchanges in the priority",
     scenarios: /^$/,
     normalise: same,
