@@ -1,7 +1,7 @@
 // node-gnutls: Node's tls API with GnuTLS doing the TLS.
 import * as nodeTls from 'tls';
 import { binding } from './native';
-import { opensslName, gnutlsSuiteToIana } from './ciphers';
+import { opensslName, gnutlsSuiteToIana } from './ciphers/index';
 import { priorityFor } from './secure-context';
 
 export { TLSError } from './errors';

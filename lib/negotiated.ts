@@ -1,7 +1,7 @@
 // What was negotiated, reported in Node's names (getProtocol, getCipher, getEphemeralKeyInfo) and
 // in GnuTLS's own (getNegotiatedParameters): pure functions of the native session's info.
 import type { NativeInfo } from './native';
-import { opensslName } from './ciphers';
+import { cipherVersion, opensslName } from './ciphers/index';
 
 export interface CipherNameAndProtocol {
   name: string;
@@ -51,7 +51,7 @@ export function cipherOf(info: NativeInfo | null): CipherNameAndProtocol | undef
   const suite = info?.suite;
   if (!suite) return undefined;
   const tls13 = info!.protocol === 'TLS1.3';
-  const version = tls13 ? 'TLSv1.3' : /GCM|CCM|CHACHA|SHA256|SHA384/.test(suite) ? 'TLSv1.2' : 'TLSv1.0';
+  const version = tls13 ? 'TLSv1.3' : cipherVersion(suite) ?? (/GCM|CCM|CHACHA|SHA256|SHA384/.test(suite) ? 'TLSv1.2' : 'TLSv1.0');
   return { name: opensslName(suite), standardName: suite, version };
 }
 

@@ -1,7 +1,7 @@
 // SecureContext: credentials, trust and priorities parsed once and shared by many sockets.
-import { X509Certificate, createPrivateKey, createPublicKey } from 'crypto';
+import { X509Certificate, constants as cryptoConstants, createPrivateKey, createPublicKey } from 'crypto';
 import { binding, NativeContext } from './native';
-import { ciphersToPriority } from './ciphers';
+import { choicePriority, parseCiphers } from './ciphers/index';
 import { TLSError, nodeError } from './errors';
 
 export type BinaryLike = string | Buffer;
@@ -44,8 +44,14 @@ export interface SecureContextOptions {
   ocspResponse?: Buffer;
 }
 
-/** Socket and server options that also shape the context: a `pskCallback` makes PSK negotiable. */
-type ContextInput = SecureContextOptions & { pskCallback?: unknown };
+/**
+ * Socket and server options that also shape the context: a `pskCallback` makes PSK negotiable;
+ * `honorCipherOrder` (or SSL_OP_CIPHER_SERVER_PREFERENCE in `secureOptions`) makes a server
+ * choose by its own order of suites.
+ */
+type ContextInput = SecureContextOptions & { pskCallback?: unknown; honorCipherOrder?: boolean; secureOptions?: number };
+
+const SERVER_PREFERENCE = cryptoConstants.SSL_OP_CIPHER_SERVER_PREFERENCE;
 
 export const DEFAULT_MIN_VERSION: TLSVersion = 'TLSv1.2';
 export const DEFAULT_MAX_VERSION: TLSVersion = 'TLSv1.3';
@@ -71,9 +77,9 @@ function versionTokens(min: TLSVersion, max: TLSVersion): string {
 /** The GnuTLS priority string that the options describe. */
 export function priorityFor(o: ContextInput): string {
   let p = basePriority(o);
-  if (o.pskCallback) p += ':+ECDHE-PSK:+DHE-PSK:+PSK';
   // Raw public keys first, X.509 still accepted from peers that do not do RFC 7250.
   if (usesRawPublicKeys(o)) p += ':-CTYPE-ALL:+CTYPE-RAWPK:+CTYPE-X509';
+  if (o.honorCipherOrder === true || ((o.secureOptions ?? 0) & SERVER_PREFERENCE) !== 0) p += ':%SERVER_PRECEDENCE';
   return o.allowUnsafeRenegotiation ? `${p}:%UNSAFE_RENEGOTIATION` : p;
 }
 
@@ -83,21 +89,31 @@ function usesRawPublicKeys(o: SecureContextOptions): boolean {
 
 const PKCS11_URL = /^pkcs11:/i;
 
-function basePriority(o: SecureContextOptions): string {
+const PSK_KX = ':+ECDHE-PSK:+DHE-PSK:+PSK';
+
+function basePriority(o: ContextInput): string {
+  const psk = Boolean(o.pskCallback);
   const explicitVersions = o.minVersion !== undefined || o.maxVersion !== undefined;
-  const versions = versionTokens(o.minVersion ?? DEFAULT_MIN_VERSION, o.maxVersion ?? DEFAULT_MAX_VERSION);
+  let min = o.minVersion ?? DEFAULT_MIN_VERSION;
+  const max = o.maxVersion ?? DEFAULT_MAX_VERSION;
   if (o.priority !== undefined) {
     if (typeof o.priority !== 'string') throw invalidArg('priority', 'a string', o.priority);
-    return explicitVersions ? `${o.priority}:${versions}` : o.priority;
+    const p = psk ? `${o.priority}${PSK_KX}` : o.priority;
+    return explicitVersions ? `${p}:${versionTokens(min, max)}` : p;
   }
-  let base = 'NORMAL';
-  if (o.ciphers !== undefined) {
-    if (typeof o.ciphers !== 'string') throw invalidArg('ciphers', 'a string', o.ciphers);
-    const mapped = ciphersToPriority(o.ciphers);
-    if (!mapped) throw nodeError('ERR_SSL_NO_CIPHER_MATCH', `No cipher match: ${o.ciphers}`);
-    base += `:${mapped}`;
+  versionTokens(min, max); // validates the versions before the ciphers, as Node does
+  const choice = parseCiphers(o.ciphers);
+  if (!choice) return `NORMAL:${versionTokens(min, max)}${psk ? PSK_KX : ''}`;
+  const canTls13 = max === 'TLSv1.3';
+  // A string without TLS 1.2 suites makes the context TLS 1.3-only, as Node does; so does one
+  // whose TLS 1.2 suites the security level all forbids (Node's then fail TLS 1.2 handshakes).
+  if (choice.tls12.length === 0 && canTls13) min = 'TLSv1.3';
+  else if (choice.tls12.length === 0) {
+    // No suite at all for the versions allowed: the context is made and every handshake fails,
+    // as Node's does. (A priority must name a cipher; with no key exchange it enables no suite.)
+    return `NORMAL:-CIPHER-ALL:-MAC-ALL:-KX-ALL:+AES-128-GCM:+AEAD:${versionTokens(min, max)}`;
   }
-  return `${base}:${versions}`;
+  return `NORMAL:${choicePriority(choice, canTls13, psk)}:${versionTokens(min, max)}`;
 }
 
 function invalidArg(name: string, expected: string, got: unknown): TLSError {

@@ -39,4 +39,49 @@ export const DIFFERENCES: Difference[] = [
     scenarios: /^$/,
     normalise: same,
   },
+  {
+    difference:
+      'With TLS 1.3 enabled, a TLS 1.2 `ciphers` list also gets, for TLS 1.2, the ciphers of the TLS 1.3 suites (AES-GCM, ChaCha20) with its key exchanges, and TLS 1.3 gets the TLS 1.3 suites of its ciphers (AES-128-CCM, CCM-8)',
+    why: 'a GnuTLS 3.7 priority enables one product of key exchanges, ciphers and MACs, shared by TLS 1.2 and TLS 1.3',
+    scenarios: /^ciphers: a TLS 1\.2 list shares its ciphers/,
+    when: (p) => p.server === 'gnutls',
+    normalise: (l) => l.replace(/^(\w+ getCipher\(\)) = .*/, '$1 = (differs)'),
+  },
+  {
+    difference: "A server chooses by the client's order of suites unless `honorCipherOrder: true` is given (Node's servers default to their own order)",
+    why: 'the server does not yet pass Node\'s default to its context; a context given `honorCipherOrder` or SSL_OP_CIPHER_SERVER_PREFERENCE prefers its own order',
+    scenarios: /^ciphers: a server's own order by default/,
+    when: (p) => p.server === 'gnutls',
+    normalise: (l) => l.replace(/^(\w+ getCipher\(\)) = .*/, '$1 = (differs)'),
+  },
+  {
+    difference: 'A `ciphers` list that matches only suites GnuTLS lacks or that are not modelled (ARIA, SRP) throws `ERR_SSL_NO_CIPHER_MATCH`; Node accepts it',
+    why: 'the grammar is evaluated over the suites GnuTLS 3.7 has',
+    scenarios: /^$/,
+    normalise: same,
+  },
+  {
+    difference: 'One order for both versions: TLS 1.3 suites as named (else OpenSSL\'s default three), then the TLS 1.2 list\'s ciphers; key exchanges in the order of their first suite; MACs AEAD, SHA-256, SHA-384, SHA-1',
+    why: 'GnuTLS orders suites by key exchange, then cipher, then MAC, one list each; SHA-256 first because GnuTLS takes the first MAC as the hash of TLS 1.3 external PSKs',
+    scenarios: /^$/,
+    normalise: same,
+  },
+  {
+    difference: 'RSA-PSK suites in `ciphers` are left out while TLS 1.3 can be negotiated',
+    why: 'in GnuTLS 3.7 `+RSA-PSK` in a priority stops TLS 1.3 PSK',
+    scenarios: /^$/,
+    normalise: same,
+  },
+  {
+    difference: "`@SECLEVEL=n` in `ciphers` selects suites as OpenSSL's level does; key sizes and signature algorithms follow GnuTLS's NORMAL",
+    why: "GnuTLS's security levels (profiles) are not OpenSSL's",
+    scenarios: /^$/,
+    normalise: same,
+  },
+  {
+    difference: "Without `ciphers` (or with `''`/`null`) the suites are GnuTLS's NORMAL (which has CCM and TLS_AES_128_CCM_SHA256), not `tls.DEFAULT_CIPHERS`; a `pskCallback` adds the PSK key exchanges (with a `ciphers` list, only while TLS 1.3 can be negotiated), and with them TLS 1.2 PSK suites",
+    why: "GnuTLS's defaults; GnuTLS negotiates TLS 1.3 PSK only with the PSK key exchanges in the priority",
+    scenarios: /^$/,
+    normalise: same,
+  },
 ];
