@@ -32,6 +32,8 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
    * (Node's format; expanded to GnuTLS's key with HKDF-SHA256) or 64 bytes (GnuTLS's own key).
    */
   ticketKeys?: Buffer;
+  /** Handshake message bytes a client may send in one handshake (default 131072): see TLSSocketOptions. */
+  maxHandshakeSize?: number;
 }
 
 /** GnuTLS's 64-byte ticket master key for `keys` (48 bytes as Node takes them, or 64 as is). */
@@ -110,6 +112,7 @@ export class Server extends net.Server {
         verifyClientOnce: o.verifyClientOnce,
         pskCallback: o.pskCallback,
         pskIdentityHint: o.pskIdentityHint,
+        maxHandshakeSize: o.maxHandshakeSize,
       });
     } catch (err) {
       raw.destroy();

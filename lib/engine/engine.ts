@@ -140,6 +140,12 @@ export class Engine {
     this.failWith(gnutlsError(code, s.lastAlert(), context));
   }
 
+  /** fail() from outside a step: the alert for `code` and the error, as a step. */
+  refuse(code: number, context: string): Step {
+    this.fail(code, context);
+    return this.take();
+  }
+
   /** Ends the connection: what GnuTLS wrote goes out, then the error item (null: no error). */
   failWith(err: Error | null): void {
     this.collect();

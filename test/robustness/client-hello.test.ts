@@ -1,0 +1,122 @@
+// Adversarial ClientHellos (test/robustness/cases.ts) against gnutls-serv --echo and our server,
+// plain and with the whole ClientHello pipeline (resumeSession, async SNICallback picking another
+// context so that the held ClientHello is replayed into a fresh session, OCSPRequest): the first
+// answer (ServerHello and what it selected, or the alert) and whether the server closed must be
+// gnutls-serv's; our server reports every refused handshake as a typed tlsClientError.
+// NODE_GNUTLS_ROBUSTNESS_SCALE multiplies the counts (npm run stress).
+import { appendFileSync } from 'fs';
+import { Answer, exchange, records, clientHello } from './tls-builder';
+import { Case, V, cases } from './cases';
+import { MODES, Mode, Running, startGnutlsServ, startOurs } from './servers';
+
+const SCALE = Number(process.env.NODE_GNUTLS_ROBUSTNESS_SCALE ?? '1') || 1;
+const DEFAULT_PRIORITY = 'NORMAL';
+const CONCURRENCY = 6;
+
+interface Result {
+  reference: Answer;
+  ours: Record<Mode, Answer & { error?: string }>;
+}
+
+async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+const send = (port: number, c: Case): Promise<Answer> => {
+  const bytes = c.bytes();
+  const chunks: Buffer[] | undefined = c.chunked ? [] : undefined;
+  if (chunks) for (let i = 0; i < bytes.length; i += c.chunked!) chunks.push(bytes.subarray(i, i + c.chunked!));
+  return exchange(port, bytes, { chunks, endAfterWait: c.truncated, waitMs: 1500 });
+};
+
+describe.each(['1.2', '1.3'] as V[])('adversarial ClientHellos, TLS %s', (v) => {
+  const list = cases(v, SCALE);
+  const results = new Map<string, Result>();
+  const servers: Running[] = [];
+  const ours: Array<{ mode: Mode; priority: string; server: Running }> = [];
+
+  beforeAll(async () => {
+    const priorities = [...new Set(list.map((c) => c.priority ?? DEFAULT_PRIORITY))];
+    const refs = new Map<string, Running>();
+    for (const p of priorities) {
+      const ref = await startGnutlsServ(p);
+      servers.push(ref);
+      refs.set(p, ref);
+      for (const mode of MODES) {
+        const server = await startOurs(mode, p);
+        servers.push(server);
+        ours.push({ mode, priority: p, server });
+      }
+    }
+    const jobs = list.flatMap((c) => [null, ...MODES].map((mode) => ({ c, mode })));
+    await pool(jobs, CONCURRENCY, async ({ c, mode }) => {
+      const p = c.priority ?? DEFAULT_PRIORITY;
+      const r = results.get(c.name) ?? ({ ours: {} } as Result);
+      results.set(c.name, r);
+      if (mode === null) {
+        r.reference = await send(refs.get(p)!.port, c);
+        return;
+      }
+      const server = ours.find((o) => o.mode === mode && o.priority === p)!.server;
+      const a = await send(server.port, c);
+      // The error is emitted as the server closes: give it a moment past the client's view.
+      await new Promise((res) => setTimeout(res, a.then === 'closed' ? 50 : 0));
+      r.ours[mode] = { ...a, error: server.errorFor(a.localPort) };
+    });
+  }, 240000);
+
+  afterAll(async () => {
+    for (const s of servers) await s.stop();
+    // The case table (case → gnutls-serv → ours), for reports.
+    const report = process.env.NODE_GNUTLS_ROBUSTNESS_REPORT;
+    if (report) {
+      const row = (a: Answer & { error?: string }): string => `${a.first}; ${a.then}${a.error ? ` (${a.error})` : ''}`;
+      const lines = list.map((c) => {
+        const r = results.get(c.name)!;
+        return `TLS ${v} | ${c.name} | ${row(r.reference)} | ${MODES.map((m) => row(r.ours[m])).join(' | ')}${c.differs ? ` | deliberate: ${c.differs.why}` : ''}`;
+      });
+      appendFileSync(report, `${lines.join('\n')}\n`);
+    }
+  });
+
+  test.each(list.map((c) => [c.name, c] as const))('%s: answered as gnutls-serv answers', (_name, c) => {
+    const r = results.get(c.name)!;
+    const reference = `${r.reference.first}; ${r.reference.then}`;
+    // gnutls-serv decided (or, for incomplete input, reacted to the EOF): never a silent wait.
+    expect(reference).not.toBe('nothing; open');
+    if (c.differs) expect(reference).toBe(c.differs.reference);
+    for (const mode of MODES) {
+      const a = r.ours[mode];
+      expect({ mode, answer: `${a.first}; ${a.then}` }).toEqual({ mode, answer: c.differs?.ours ?? reference });
+      if (!a.first.startsWith('ServerHello') && !a.first.startsWith('HelloRetryRequest')) {
+        expect({ mode, error: a.error }).toEqual({ mode, error: c.differs?.error ?? expect.stringMatching(/^GNUTLS_E_/) });
+      }
+    }
+  });
+
+  test('the pipeline ran for these ClientHellos (lookup, SNICallback and its replay, OCSPRequest)', () => {
+    const stages = ours.filter((o) => o.mode === 'pipeline').map((o) => o.server.stages);
+    const sum = (k: keyof Running['stages']): number => stages.reduce((a, s) => a + s[k], 0);
+    const served = list.filter((c) => results.get(c.name)!.ours.pipeline.first.startsWith('ServerHello')).length;
+    expect(sum('SNICallback')).toBeGreaterThanOrEqual(served);
+    if (v === '1.2') expect(sum('resumeSession')).toBeGreaterThan(0);
+  });
+});
+
+describe('a handshake that cannot progress', () => {
+  test.each(['plain', 'pipeline'] as Mode[])('%s: ends with a typed error within handshakeTimeout', async (mode) => {
+    const server = await startOurs(mode, DEFAULT_PRIORITY, { handshakeTimeout: 700 });
+    try {
+      const a = await exchange(server.port, records(clientHello({ version: '1.3' })).subarray(0, -1), { waitMs: 3000 });
+      await new Promise((res) => setTimeout(res, 50));
+      expect(a.then).toBe('closed');
+      expect(a.ms).toBeLessThan(2000);
+      expect(server.errorFor(a.localPort)).toBe('ERR_TLS_HANDSHAKE_TIMEOUT');
+    } finally {
+      await server.stop();
+    }
+  });
+});
