@@ -6,6 +6,7 @@ import { SNICallback, TLSSocket, TLSSocketOptions } from './tls-socket';
 import type { ServerEvents } from './events';
 import type { ServerPskCallback } from './features';
 import { TLSError, nodeError } from './errors';
+import { maxHandshakeSize } from './client-hello';
 
 export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   requestCert?: boolean;
@@ -81,6 +82,7 @@ export class Server extends net.Server {
     // Connections are half-open at TCP level: each TLSSocket applies allowHalfOpen itself.
     super({ allowHalfOpen: true, pauseOnConnect: opts.pauseOnConnect });
     this._tlsOptions = opts;
+    maxHandshakeSize(opts.maxHandshakeSize); // checked once here, not per connection
     this._context = opts.secureContext ?? createSecureContext(opts);
     if (opts.sessionTimeout !== undefined) this._context.context.setSessionCache(SESSION_CACHE_SIZE, opts.sessionTimeout);
     if (opts.ticketKeys !== undefined) this.setTicketKeys(opts.ticketKeys);
