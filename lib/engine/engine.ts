@@ -285,9 +285,11 @@ export class Engine {
     return this.take();
   }
 
-  /** Server: the session the application found for the ClientHello's session ID. */
+  /** Server: the session the application found for the ClientHello's session ID (kept for a replay). */
   setResumeData(id: Buffer, data: Buffer): void {
-    if (this.state !== 'closed') this.session.setResumeData(id, data);
+    if (this.state === 'closed') return;
+    this.session.setResumeData(id, data);
+    if (this.spec) this.spec.resumeData = () => [id, data];
   }
 
   private handshakeDone(): void {
