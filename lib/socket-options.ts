@@ -54,7 +54,7 @@ export interface TLSSocketOptions extends SecureContextOptions {
    * gnutls_handshake_set_max_packet_length(); default 131072, GnuTLS's own). Server: a ClientHello
    * that declares more is refused as soon as its header arrives (alert, tlsClientError
    * GNUTLS_E_HANDSHAKE_TOO_LARGE); what a pending handshake holds stays below this plus the
-   * records' 5-byte headers.
+   * records' 5-byte headers and one read of the transport.
    */
   maxHandshakeSize?: number;
 }

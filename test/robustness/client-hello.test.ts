@@ -12,10 +12,14 @@ import { MODES, Mode, Running, startGnutlsServ, startOurs } from './servers';
 const SCALE = Number(process.env.NODE_GNUTLS_ROBUSTNESS_SCALE ?? '1') || 1;
 const DEFAULT_PRIORITY = 'NORMAL';
 const CONCURRENCY = 6;
+/** At a larger scale each shape goes to our servers this many times more (all answers equal). */
+const REPEAT = SCALE > 1 ? Math.round(SCALE) : 0;
 
 interface Result {
   reference: Answer;
   ours: Record<Mode, Answer & { error?: string }>;
+  /** Our answers to the repeats, with the mode. */
+  repeats: string[];
 }
 
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
@@ -29,7 +33,8 @@ const send = (port: number, c: Case): Promise<Answer> => {
   const bytes = c.bytes();
   const chunks: Buffer[] | undefined = c.chunked ? [] : undefined;
   if (chunks) for (let i = 0; i < bytes.length; i += c.chunked!) chunks.push(bytes.subarray(i, i + c.chunked!));
-  return exchange(port, bytes, { chunks, endAfterWait: c.truncated, waitMs: 1500 });
+  // gnutls-serv serves all connections from one process: under load it may take a while.
+  return exchange(port, bytes, { chunks, endAfterWait: c.truncated, waitMs: 3000 });
 };
 
 describe.each(['1.2', '1.3'] as V[])('adversarial ClientHellos, TLS %s', (v) => {
@@ -51,21 +56,34 @@ describe.each(['1.2', '1.3'] as V[])('adversarial ClientHellos, TLS %s', (v) => 
         ours.push({ mode, priority: p, server });
       }
     }
-    const jobs = list.flatMap((c) => [null, ...MODES].map((mode) => ({ c, mode })));
-    await pool(jobs, CONCURRENCY, async ({ c, mode }) => {
+    const jobs = list.flatMap((c) => [null, ...MODES].map((mode) => ({ c, mode, repeat: false })));
+    for (let i = 0; i < REPEAT; i++) jobs.push(...list.flatMap((c) => MODES.map((mode) => ({ c, mode, repeat: true }))));
+    for (const c of list) results.set(c.name, { ours: {}, repeats: [] } as unknown as Result);
+    await pool(jobs, CONCURRENCY, async ({ c, mode, repeat }) => {
       const p = c.priority ?? DEFAULT_PRIORITY;
-      const r = results.get(c.name) ?? ({ ours: {} } as Result);
-      results.set(c.name, r);
+      const r = results.get(c.name)!;
       if (mode === null) {
         r.reference = await send(refs.get(p)!.port, c);
         return;
       }
       const server = ours.find((o) => o.mode === mode && o.priority === p)!.server;
       const a = await send(server.port, c);
+      if (repeat) {
+        r.repeats.push(`${mode}: ${a.first}; ${a.then}`);
+        return;
+      }
       // The error is emitted as the server closes: give it a moment past the client's view.
       await new Promise((res) => setTimeout(res, a.then === 'closed' ? 50 : 0));
       r.ours[mode] = { ...a, error: server.errorFor(a.localPort) };
     });
+    // gnutls-serv serves every connection from one select() loop: under load it has been seen
+    // not to answer in time. Such a case is asked again, alone (ours are never asked twice).
+    for (const c of list) {
+      const r = results.get(c.name)!;
+      if (r.reference.first === 'nothing' && r.reference.then === 'open') {
+        r.reference = await send(refs.get(c.priority ?? DEFAULT_PRIORITY)!.port, c);
+      }
+    }
   }, 240000);
 
   afterAll(async () => {
@@ -95,6 +113,8 @@ describe.each(['1.2', '1.3'] as V[])('adversarial ClientHellos, TLS %s', (v) => 
         expect({ mode, error: a.error }).toEqual({ mode, error: c.differs?.error ?? expect.stringMatching(/^GNUTLS_E_/) });
       }
     }
+    const first = (m: string): string => `${m}: ${r.ours[m as Mode].first}; ${r.ours[m as Mode].then}`;
+    for (const again of r.repeats) expect(again).toBe(first(again.slice(0, again.indexOf(':'))));
   });
 
   test('the pipeline ran for these ClientHellos (lookup, SNICallback and its replay, OCSPRequest)', () => {
