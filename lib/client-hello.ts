@@ -40,6 +40,7 @@ export class ClientHelloReader {
   private hdrSeen = 0;
   private bodyLeft = 0;
   private skipping = false;
+  private ccsSeen = false;
   private readonly head = Buffer.alloc(4);
   private headSeen = 0;
   private declared = 0;
@@ -61,8 +62,10 @@ export class ClientHelloReader {
         this.hdrSeen = 0;
         const type = this.hdr[0];
         const len = this.hdr.readUInt16BE(3);
-        // GnuTLS lets a ChangeCipherSpec pass before the ClientHello (middlebox compatibility).
-        if (type === CHANGE_CIPHER_SPEC && len === 1) {
+        // GnuTLS lets a ChangeCipherSpec pass before the ClientHello (middlebox compatibility);
+        // more than one is GnuTLS's to judge (nothing is held for it).
+        if (type === CHANGE_CIPHER_SPEC && len === 1 && !this.ccsSeen) {
+          this.ccsSeen = true;
           this.skipping = true;
         } else if (type !== HANDSHAKE || len === 0 || len > MAX_PLAINTEXT_RECORD) {
           this.verdict = { t: 'other' };

@@ -65,13 +65,15 @@ function clientHelloExtensionsLength(m: Buffer): number {
   p += 1 + m[p];
   return m.readUInt16BE(p);
 }
-/** `msg` over records of `size` bytes with an empty record of `type` between every two. */
-function interleaved(msg: Buffer, size: number, type: number, every = 1): Buffer {
+const CCS = Buffer.from([20, 3, 3, 0, 1, 1]);
+/** `msg` over records of `size` bytes with `between` (a record, or an empty one of that type) after every `every`. */
+function interleaved(msg: Buffer, size: number, between: number | Buffer, every = 1): Buffer {
+  const filler = typeof between === 'number' ? emptyRecord(between) : between;
   const parts: Buffer[] = [];
   let n = 0;
   for (let i = 0; i < msg.length; i += size) {
     parts.push(records(msg.subarray(i, i + size)));
-    if (++n % every === 0 && i + size < msg.length) parts.push(emptyRecord(type));
+    if (++n % every === 0 && i + size < msg.length) parts.push(filler);
   }
   return Buffer.concat(parts);
 }
@@ -118,7 +120,9 @@ export function cases(v: V, scale = 1): Case[] {
     { name: 'empty handshake records between 500-byte fragments', bytes: () => interleaved(sized(v, 8000), 500, 22) },
     { name: `${k(100)} empty application-data records before the ClientHello`, bytes: () => Buffer.concat([...Array(k(100)).fill(emptyRecord(23)), records(hello(v))]) },
     { name: `${k(100)} empty handshake records between 1-byte fragments`, bytes: () => interleaved(hello(v), 1, 22, Math.max(1, Math.floor(600 / k(100)))) },
-    { name: 'a ChangeCipherSpec before the ClientHello', bytes: () => Buffer.concat([Buffer.from([20, 3, 3, 0, 1, 1]), records(hello(v))]) },
+    { name: 'a ChangeCipherSpec before the ClientHello', bytes: () => Buffer.concat([CCS, records(hello(v))]) },
+    { name: `${k(50)} ChangeCipherSpecs before the ClientHello`, bytes: () => Buffer.concat([...Array(k(50)).fill(CCS), records(hello(v))]) },
+    { name: 'a ChangeCipherSpec between 200-byte fragments', bytes: () => interleaved(sized(v, 2000), 200, CCS, 5) },
     {
       name: 'a warning alert before the ClientHello',
       bytes: () => Buffer.concat([Buffer.from([21, 3, 3, 0, 2, 1, 112]), records(hello(v))]),
