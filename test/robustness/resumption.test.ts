@@ -1,5 +1,6 @@
-// TLS 1.2 resumption through a proxy that re-frames the client's ClientHello into small records
-// (and can drop its extended_master_secret extension): a Node client resumes with our server
+// TLS 1.2 full handshakes and resumption through a proxy that re-frames the client's plaintext
+// handshake records (ClientHello, ClientKeyExchange) into small records (and can drop the
+// ClientHello's extended_master_secret extension): a Node client resumes with our server
 // (session IDs from newSession/resumeSession, with and without an SNICallback that picks another
 // context) as it does with gnutls-serv; a resumed ClientHello without EMS for an EMS session is
 // answered as gnutls-serv answers it.
@@ -51,7 +52,11 @@ interface Proxy {
   close(): Promise<void>;
 }
 
-/** A proxy to `target` re-framing the first client record into `size`-byte records. */
+/**
+ * A proxy to `target` re-framing the client's plaintext handshake records (up to its
+ * ChangeCipherSpec: the ClientHello, and under TLS 1.2 the ClientKeyExchange) into `size`-byte
+ * records; `dropEms()` decides per connection whether its ClientHello loses extended_master_secret.
+ */
 async function proxy(target: number, size: number, dropEms: () => boolean): Promise<Proxy> {
   const answers: string[] = [];
   const conns = new Set<net.Socket>();
@@ -59,16 +64,35 @@ async function proxy(target: number, size: number, dropEms: () => boolean): Prom
     const up = net.connect(target, '127.0.0.1');
     conns.add(c).add(up);
     const index = answers.push('nothing') - 1;
-    let first: Buffer | null = Buffer.alloc(0);
+    const drop = dropEms();
+    let pending = Buffer.alloc(0);
+    let plaintext = true;
+    let hello = true;
     let back = Buffer.alloc(0);
     c.on('data', (d: Buffer) => {
-      if (first === null) return void up.write(d);
-      first = Buffer.concat([first, d]);
-      if (first.length < 5 || first.length < 5 + first.readUInt16BE(3)) return;
-      let msg = first.subarray(5, 5 + first.readUInt16BE(3));
-      if (dropEms()) msg = withoutExtension(msg, EXT.EXTENDED_MASTER_SECRET);
-      up.write(Buffer.concat([records(msg, size, 22, first.readUInt16BE(1)), first.subarray(5 + first.readUInt16BE(3))]));
-      first = null;
+      if (!plaintext) return void up.write(d);
+      pending = Buffer.concat([pending, d]);
+      const out: Buffer[] = [];
+      let p = 0;
+      while (plaintext && p + 5 <= pending.length && p + 5 + pending.readUInt16BE(p + 3) <= pending.length) {
+        const end = p + 5 + pending.readUInt16BE(p + 3);
+        if (pending[p] === 22) {
+          let body: Buffer = pending.subarray(p + 5, end);
+          if (hello && drop) body = withoutExtension(body, EXT.EXTENDED_MASTER_SECRET);
+          hello = false;
+          out.push(records(body, size, 22, pending.readUInt16BE(p + 1)));
+        } else {
+          out.push(pending.subarray(p, end));
+          if (pending[p] === 20) plaintext = false; // encrypted from here on: passed as it is
+        }
+        p = end;
+      }
+      if (!plaintext) {
+        out.push(pending.subarray(p));
+        p = pending.length;
+      }
+      up.write(Buffer.concat(out));
+      pending = pending.subarray(p);
     });
     up.on('data', (d: Buffer) => {
       back = Buffer.concat([back, d]);
@@ -134,7 +158,7 @@ async function ours(sni: boolean): Promise<{ port: number; close: () => Promise<
   return { port: await listen(server), close: () => closeServer(server) };
 }
 
-describe.each([1, 50, 16384])('TLS 1.2 resumption, ClientHello in %i-byte records', (size) => {
+describe.each([1, 50, 16384])('TLS 1.2 full handshake and resumption, client handshake records re-framed into %i-byte records', (size) => {
   test('gnutls-serv and our server (resumeSession, with and without SNICallback) resume alike', async () => {
     const ref = await startGnutlsServ('NORMAL');
     const p = await proxy(ref.port, size, () => false);
