@@ -127,6 +127,22 @@ describe.each(['1.2', '1.3'] as V[])('adversarial ClientHellos, TLS %s', (v) => 
 });
 
 describe('a handshake that cannot progress', () => {
+  test.each([
+    ['an SNICallback that never answers', { SNICallback: () => {} }, false],
+    ['a resumeSession listener that never answers', {}, true],
+  ] as const)('%s: ERR_TLS_HANDSHAKE_TIMEOUT within handshakeTimeout', async (_name, extra, lookup) => {
+    const server = await startOurs('plain', DEFAULT_PRIORITY, { handshakeTimeout: 700, ...extra }, lookup ? () => {} : undefined);
+    try {
+      const a = await exchange(server.port, records(clientHello({ version: '1.2', sessionId: Buffer.alloc(32, 7) }), 100), { waitMs: 3000 });
+      await new Promise((res) => setTimeout(res, 50));
+      expect(`${a.first}; ${a.then}`).toBe('nothing; closed');
+      expect(a.ms).toBeLessThan(2000);
+      expect(server.errorFor(a.localPort)).toBe('ERR_TLS_HANDSHAKE_TIMEOUT');
+    } finally {
+      await server.stop();
+    }
+  });
+
   test.each(['plain', 'pipeline'] as Mode[])('%s: ends with a typed error within handshakeTimeout', async (mode) => {
     const server = await startOurs(mode, DEFAULT_PRIORITY, { handshakeTimeout: 700 });
     try {

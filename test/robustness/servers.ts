@@ -29,7 +29,13 @@ export async function startGnutlsServ(priority: string): Promise<Running> {
   };
 }
 
-export async function startOurs(mode: Mode, priority: string, extra: gtls.TlsOptions = {}): Promise<Running> {
+/** `resumeSession`: a listener of our own instead of the pipeline mode's. */
+export async function startOurs(
+  mode: Mode,
+  priority: string,
+  extra: gtls.TlsOptions = {},
+  resumeSession?: (id: Buffer, cb: (err: Error | null, data?: Buffer | null) => void) => void,
+): Promise<Running> {
   const stages = { resumeSession: 0, SNICallback: 0, OCSPRequest: 0 };
   const other = gtls.createSecureContext({ key, cert, priority });
   const server = gtls.createServer({
@@ -56,6 +62,7 @@ export async function startOurs(mode: Mode, priority: string, extra: gtls.TlsOpt
       setTimeout(() => cb(null, null), 5);
     });
   }
+  if (resumeSession) server.on('resumeSession', resumeSession);
   const errors = new Map<number, string>();
   server.on('tlsClientError', (err, socket) => {
     const port = (socket as { remotePort?: number }).remotePort ?? (socket as { _parent?: { remotePort?: number } })._parent?.remotePort;
