@@ -89,39 +89,3 @@ export function appendKeylog(file: string, line: Buffer): void {
     // An unwritable key-log file must not break the connection.
   }
 }
-
-/**
- * The legacy session ID of a ClientHello at the start of `b` (TLS 1.2 session-ID resumption).
- * undefined: not enough bytes yet; null: no ID to look up (none, not a ClientHello, or the
- * client offers TLS 1.3, which resumes with tickets).
- */
-export function clientHelloSessionId(b: Buffer): Buffer | null | undefined {
-  if (b.length < 5) return undefined;
-  if (b[0] !== 22) return null;
-  const end = 5 + b.readUInt16BE(3);
-  if (b.length < Math.min(end, 44)) return undefined;
-  if (b[5] !== 1 || end < 44) return null;
-  const sidLen = b[43];
-  let p = 44 + sidLen;
-  if (sidLen === 0 || sidLen > 32 || p > end) return null;
-  if (b.length < end) return undefined; // parse the rest from the whole first record
-  const id = Buffer.from(b.subarray(44, p));
-  if (p + 2 > end) return id;
-  p += 2 + b.readUInt16BE(p); // cipher suites
-  if (p + 1 > end) return id;
-  p += 1 + b[p]; // compression methods
-  if (p + 2 > end) return id;
-  const extEnd = Math.min(end, p + 2 + b.readUInt16BE(p));
-  p += 2;
-  while (p + 4 <= extEnd) {
-    const type = b.readUInt16BE(p);
-    const len = b.readUInt16BE(p + 2);
-    if (type === 43) {
-      for (let q = p + 5; q + 2 <= Math.min(p + 4 + len, extEnd); q += 2) {
-        if (b.readUInt16BE(q) === 0x0304) return null;
-      }
-    }
-    p += 4 + len;
-  }
-  return id;
-}

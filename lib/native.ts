@@ -49,6 +49,8 @@ export interface NativeSession {
   enableKeylog(on: boolean): void;
   enableTickets(ctx: NativeContext): void;
   holdClientHello(on: boolean): void;
+  /** gnutls_handshake_set_max_packet_length(): handshake message bytes taken per handshake. */
+  setMaxHandshakeSize(bytes: number): void;
   refuseResumption(): void;
   feed(ciphertext: Buffer): number;
   nextRecordType(): number;

@@ -1,10 +1,12 @@
-// The server's ClientHello pipeline: resumeSession lookup → SNICallback → OCSPRequest → the
-// engine goes on (with another context: a fresh session replaying the ClientHello). It talks to
-// the Server through a narrow hooks interface, and holds the transport while it waits.
+// The server's ClientHello pipeline: size check → resumeSession lookup → SNICallback →
+// OCSPRequest → the engine goes on (with another context: a fresh session replaying the
+// ClientHello). It talks to the Server through a narrow hooks interface, and holds the transport
+// while it waits. A ClientHello may come in any number of records of any size.
 import { X509Certificate } from 'crypto';
 import { TLSError } from './errors';
 import type { SecureContext } from './secure-context';
-import { clientHelloSessionId } from './features';
+import { ClientHelloReader, sessionIdToLookUp } from './client-hello';
+import { E } from './constants';
 import type { Engine, Step } from './engine/engine';
 
 export type SNICallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
@@ -36,7 +38,10 @@ function findIssuer(leaf: Buffer | undefined, trusted: readonly Buffer[]): Buffe
 export class HelloPipeline {
   /** 'pending': ClientHello bytes are held until the resumeSession lookup answers. */
   private lookup: 'pending' | 'waiting' | 'done';
+  /** The raw chunks held while the ClientHello is incomplete or looked up (its records, as sent). */
   private preHello: Buffer[] = [];
+  /** Reads the ClientHello as it arrives, until its end (then null). */
+  private reader: ClientHelloReader | null;
   private waiting = false;
   /** The ClientHello asked for OCSP stapling (status_request). */
   private statusRequested = false;
@@ -45,8 +50,10 @@ export class HelloPipeline {
     private readonly host: HelloHost,
     private readonly hooks: HelloHooks | undefined,
     private readonly sni: SNICallback | undefined,
+    maxHandshakeSize: number,
   ) {
     this.lookup = hooks?.listens('resumeSession') ? 'pending' : 'done';
+    this.reader = new ClientHelloReader(maxHandshakeSize, this.lookup === 'pending');
   }
 
   /** Whether the ClientHello should pause in GnuTLS (for SNICallback or OCSPRequest). */
@@ -54,21 +61,31 @@ export class HelloPipeline {
     return this.sni !== undefined || (this.hooks?.listens('OCSPRequest') ?? false);
   }
 
-  /** Takes `chunk` while the session lookup runs; false: hand it to the engine. */
+  /**
+   * Sees every chunk until the ClientHello is complete, and takes it while the session lookup
+   * runs; false: hand it to the engine. A ClientHello larger than maxHandshakeSize ends the
+   * connection as soon as its header says so.
+   */
   intercept(chunk: Buffer): boolean {
+    const verdict = this.reader?.push(chunk);
+    if (verdict) this.reader = null;
+    if (verdict?.t === 'tooLarge') {
+      this.preHello = [];
+      const { engine } = this.host;
+      this.host.apply(engine.refuse(E.HANDSHAKE_TOO_LARGE, `the ClientHello (${verdict.size} bytes) is larger than maxHandshakeSize`));
+      return true;
+    }
     if (this.lookup === 'done') return false;
     this.preHello.push(chunk);
-    if (this.lookup === 'pending') this.resumeSession();
+    if (this.lookup !== 'pending' || !verdict) return true; // looked up, or not complete yet
+    const id = verdict.t === 'hello' && verdict.body ? sessionIdToLookUp(verdict.body) : null;
+    if (id === null || !this.hooks) this.release();
+    else this.resumeSession(id);
     return true;
   }
 
-  private resumeSession(): void {
-    const id = clientHelloSessionId(Buffer.concat(this.preHello));
-    if (id === undefined) return; // the ClientHello is not complete yet
-    if (id === null || !this.hooks) {
-      this.release();
-      return;
-    }
+  private resumeSession(id: Buffer): void {
+    if (!this.hooks) return;
     this.lookup = 'waiting';
     this.hold(true);
     let called = false;

@@ -6,6 +6,7 @@ import { SNICallback, TLSSocket, TLSSocketOptions } from './tls-socket';
 import type { ServerEvents } from './events';
 import type { ServerPskCallback } from './features';
 import { TLSError, nodeError } from './errors';
+import { maxHandshakeSize } from './client-hello';
 
 export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   requestCert?: boolean;
@@ -32,6 +33,8 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
    * (Node's format; expanded to GnuTLS's key with HKDF-SHA256) or 64 bytes (GnuTLS's own key).
    */
   ticketKeys?: Buffer;
+  /** Handshake message bytes a client may send in one handshake (default 131072): see TLSSocketOptions. */
+  maxHandshakeSize?: number;
 }
 
 /** GnuTLS's 64-byte ticket master key for `keys` (48 bytes as Node takes them, or 64 as is). */
@@ -79,6 +82,7 @@ export class Server extends net.Server {
     // Connections are half-open at TCP level: each TLSSocket applies allowHalfOpen itself.
     super({ allowHalfOpen: true, pauseOnConnect: opts.pauseOnConnect });
     this._tlsOptions = opts;
+    maxHandshakeSize(opts.maxHandshakeSize); // checked once here, not per connection
     this._context = opts.secureContext ?? createSecureContext(opts);
     if (opts.sessionTimeout !== undefined) this._context.context.setSessionCache(SESSION_CACHE_SIZE, opts.sessionTimeout);
     if (opts.ticketKeys !== undefined) this.setTicketKeys(opts.ticketKeys);
@@ -110,6 +114,7 @@ export class Server extends net.Server {
         verifyClientOnce: o.verifyClientOnce,
         pskCallback: o.pskCallback,
         pskIdentityHint: o.pskIdentityHint,
+        maxHandshakeSize: o.maxHandshakeSize,
       });
     } catch (err) {
       raw.destroy();

@@ -6,6 +6,7 @@ import type { Server } from './server';
 import type { RenegotiationPolicy } from './reauth';
 import type { SNICallback, HelloHooks } from './server-hello';
 import type { OperationsConfig } from './engine/operations';
+import { maxHandshakeSize } from './client-hello';
 import { SessionSpec, VerifyClientMode, defaultServername, verifyClientMode } from './engine/session-setup';
 
 export interface TLSSocketOptions extends SecureContextOptions {
@@ -48,6 +49,14 @@ export interface TLSSocketOptions extends SecureContextOptions {
   pskIdentityHint?: string;
   /** Client: ask the server to staple an OCSP response (the 'OCSPResponse' event). */
   requestOCSP?: boolean;
+  /**
+   * The most handshake message bytes one handshake may bring (GnuTLS's
+   * gnutls_handshake_set_max_packet_length(); default 131072, GnuTLS's own). Server: a ClientHello
+   * that declares more is refused as soon as its header arrives (alert, tlsClientError
+   * GNUTLS_E_HANDSHAKE_TOO_LARGE); what a pending handshake holds stays below this plus the
+   * records' 5-byte headers and one read of the transport.
+   */
+  maxHandshakeSize?: number;
 }
 
 /** The ALPN names from Node's forms: an array of strings/Buffers, or the wire format. */
@@ -83,6 +92,7 @@ export function sessionSpec(
     pskIdentityHint: o.pskIdentityHint,
     pskSocket: socket,
     onPskError: extra.onPskError,
+    maxHandshakeSize: maxHandshakeSize(o.maxHandshakeSize),
     keylog: () => !!extra.keylogFile || socket.listenerCount('keylog') > 0 || (server?.listenerCount('keylog') ?? 0) > 0,
   };
   if (extra.isServer) {

@@ -16,6 +16,7 @@ import { Engine, Item, Step } from './engine/engine';
 import { verifyClientMode } from './engine/session-setup';
 import { verifyPeer } from './engine/verification';
 import { HelloPipeline } from './server-hello';
+import { maxHandshakeSize } from './client-hello';
 import { OperationQueue } from './operation-queue';
 import { SocketBase } from './socket-base';
 import { ShutdownState } from './shutdown';
@@ -71,7 +72,7 @@ export class TLSSocket extends SocketBase {
     this._server = options.server;
     const ctx = options.secureContext ?? createSecureContext(options);
     this._keylogFile = keylogFile();
-    this._hello = this._isServer ? new HelloPipeline(this, helloHooks(this._server), options.SNICallback) : null;
+    this._hello = this._isServer ? new HelloPipeline(this, helloHooks(this._server), options.SNICallback, maxHandshakeSize(options.maxHandshakeSize)) : null;
     const spec = sessionSpec(options, this, {
       isServer: this._isServer,
       keylogFile: this._keylogFile,

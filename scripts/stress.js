@@ -3,7 +3,7 @@
 //
 //   node scripts/stress.js [--cases N] [--quick] [--seed S] [--concurrency C] [--no-load]
 //                          [--cluster-rounds R] [--no-cluster] [--memcheck-rounds R] [--no-memcheck]
-//                          [--fuzz-seconds S] [--no-fuzz]
+//                          [--fuzz-seconds S] [--no-fuzz] [--robustness-scale K] [--no-robustness]
 //
 // One orchestrator process (this file, no node-gnutls loaded) and two children:
 //   --role server : node-gnutls servers (the target, with handshakeTimeout 2000, and an "evil"
@@ -15,7 +15,9 @@
 // orchestrator opens has a deadline: one that neither ends nor answers in time is a hang.
 // Then, each as a child process: the cluster run (test/workers/cluster.js: 4 workers with servers
 // and clients on a shared port, ended mid-traffic), valgrind memcheck (scripts/memcheck.sh) and
-// the libFuzzer targets (scripts/fuzz.sh). One summary table folds everything in.
+// the libFuzzer targets (scripts/fuzz.sh), and the adversarial-peer suite (test/robustness, its
+// counts ×K, every crafted ClientHello compared with gnutls-serv). One summary table folds
+// everything in.
 const { fork, spawn } = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
@@ -58,6 +60,7 @@ function parseArgs(argv) {
     clusterRounds: 3,
     memcheckRounds: 6,
     fuzzSeconds: 60,
+    robustnessScale: 4,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -75,12 +78,16 @@ function parseArgs(argv) {
     else if (a === '--no-memcheck') o.memcheckRounds = 0;
     else if (a === '--fuzz-seconds') o.fuzzSeconds = Number(argv[++i]);
     else if (a === '--no-fuzz') o.fuzzSeconds = 0;
+    else if (a === '--robustness-scale') o.robustnessScale = Number(argv[++i]);
+    else if (a === '--no-robustness') o.robustnessScale = 0;
   }
   if (o.quick && !argv.includes('--cases')) o.cases = 3000;
   // --quick: one cluster round; memcheck and the fuzzers have their own short tests in npm test.
   if (o.quick && !argv.includes('--cluster-rounds')) o.clusterRounds = Math.min(o.clusterRounds, 1);
   if (o.quick && !argv.includes('--memcheck-rounds')) o.memcheckRounds = 0;
   if (o.quick && !argv.includes('--fuzz-seconds')) o.fuzzSeconds = 0;
+  // --quick: the adversarial-peer suite runs at its own counts in npm test (test/robustness).
+  if (o.quick && !argv.includes('--robustness-scale')) o.robustnessScale = 0;
   return o;
 }
 const OPTS = parseArgs(process.argv.slice(2));
@@ -1034,9 +1041,9 @@ async function loadRound(port, serverChild, nConns, nStorm, round) {
 // ---- phases run as child processes: cluster, memcheck, fuzz --------------------------------------
 
 /** Runs a command to completion (or kills it after timeoutMs); collects its output. */
-function runTool(cmd, args, timeoutMs, onLine) {
+function runTool(cmd, args, timeoutMs, onLine, env) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
     let out = '';
     let timedOut = false;
     let partial = '';
@@ -1128,6 +1135,37 @@ async function fuzzPhase(log) {
     output: r.code === 0 ? undefined : r.out.slice(-4000),
   };
   if (!m || (r.code !== 0 && res.crashes === 0)) res.crashes = Math.max(res.crashes, r.code === 1 ? 1 : 0);
+  return res;
+}
+
+/**
+ * The adversarial-peer suite (test/robustness: crafted ClientHellos against gnutls-serv --echo
+ * and our server, every answer compared) with its counts multiplied by --robustness-scale.
+ */
+async function robustnessPhase(log) {
+  if (!OPTS.robustnessScale) return { ran: false, why: OPTS.quick ? '--quick' : '--no-robustness' };
+  const report = path.join(os.tmpdir(), `node-gnutls-robustness-${process.pid}.txt`);
+  fs.rmSync(report, { force: true });
+  const jest = require.resolve('jest/bin/jest', { paths: [ROOT] });
+  log(`robustness: test/robustness at scale ${OPTS.robustnessScale} starting`);
+  const t0 = Date.now();
+  const env = { NODE_GNUTLS_ROBUSTNESS_SCALE: String(OPTS.robustnessScale), NODE_GNUTLS_ROBUSTNESS_REPORT: report };
+  const r = await runTool(process.execPath, [jest, 'test/robustness', '--ci', '--testTimeout', '600000'], 900000, undefined, env);
+  const m = /Tests:\s+(?:(\d+) failed, )?(?:(\d+) skipped, )?(\d+) passed, (\d+) total/.exec(r.out);
+  const rows = fs.existsSync(report) ? fs.readFileSync(report, 'utf8').trim().split('\n').filter(Boolean) : [];
+  fs.rmSync(report, { force: true });
+  const res = {
+    ran: true,
+    ok: r.code === 0 && !!m && !m[1],
+    failed: m ? Number(m[1] || 0) : null,
+    passed: m ? Number(m[3]) : null,
+    shapes: rows.length,
+    deliberate: rows.filter((l) => / \| deliberate: /.test(l)).length,
+    timedOut: r.timedOut,
+    seconds: +((Date.now() - t0) / 1000).toFixed(1),
+    output: r.code === 0 ? undefined : r.out.slice(-6000),
+  };
+  log(`robustness: ${res.ok ? 'ok' : 'FAILED'}: ${res.passed ?? '?'} tests passed, ${res.failed ?? '?'} failed, ${res.shapes} shapes compared with gnutls-serv (${res.deliberate} deliberate differences), ${res.seconds} s`);
   return res;
 }
 
@@ -1271,6 +1309,7 @@ async function orchestrate() {
   R.cluster = await clusterPhase(log);
   R.memcheck = await memcheckPhase(log);
   R.fuzz = await fuzzPhase(log);
+  R.robustness = await robustnessPhase(log);
 
   const untyped = [...(st.untyped || []), ...((R.client && R.client.untyped) || [])];
   const nCases = R.cases.random + R.cases.hello + R.cases.post + R.cases.mirror + R.cases.floods + R.cases.evil;
@@ -1279,6 +1318,7 @@ async function orchestrate() {
   const cl = R.cluster;
   const mc = R.memcheck;
   const fz = R.fuzz;
+  const rb = R.robustness;
 
   // ---- summary ----
   console.log('\nDetails');
@@ -1305,6 +1345,7 @@ async function orchestrate() {
   if (cl.ran && !cl.ok) console.log(`  CLUSTER FAILED: ${JSON.stringify(cl.problems)}${cl.output ? `\n${cl.output}` : ''}`);
   if (mc.ran && !mc.ok) console.log(`  MEMCHECK FAILED\n${mc.output || ''}`);
   if (fz.ran && !fz.ok) console.log(`  FUZZ FAILED\n${fz.output || ''}`);
+  if (rb.ran && !rb.ok) console.log(`  ROBUSTNESS FAILED\n${rb.output || ''}`);
 
   // a cluster run without a report counts as a crash of its primary
   const crashes = R.crashes.length + (cl.ran ? (cl.exits ? cl.crashes : 1) : 0);
@@ -1334,6 +1375,7 @@ async function orchestrate() {
     ['leaks (valgrind memcheck)', leaks],
     ['fuzz (libFuzzer)', fuzzRow],
     ['cluster', clusterRow],
+    ['robustness (vs gnutls-serv)', rb.ran ? `${rb.ok ? 'ok' : 'FAILED'}: ${rb.passed ?? '?'} passed, ${rb.failed ?? '?'} failed, ${rb.shapes} shapes, ${rb.seconds} s` : notRun(rb)],
     ['peak RSS (server)', `${(peak / 1048576).toFixed(1)} MiB`],
     ['RSS after gc per round', R.load.map((l) => `${l.rssAfterGcMiB} MiB`).join(', ') || 'n/a'],
     ['live sessions after gc', R.load.map((l) => l.liveAfterGc).join(', ') || 'n/a'],
@@ -1349,6 +1391,7 @@ async function orchestrate() {
     leaks: mc.ran && !mc.ok,
     fuzz: fz.ran && !fz.ok,
     cluster: cl.ran && !cl.ok,
+    robustness: rb.ran && !rb.ok,
   };
   console.log(
     `SUMMARY_JSON ${JSON.stringify({
@@ -1363,12 +1406,13 @@ async function orchestrate() {
       leaks: mc.ran ? { definite: mc.definite, indirect: mc.indirect, invalid: mc.invalid, live: mc.live, ok: mc.ok } : null,
       fuzz: fz.ran ? { execs: fz.execs, crashes: fz.crashes, targets: fz.targets, ok: fz.ok } : null,
       cluster: cl.ran ? { ok: cl.ok, rounds: cl.rounds, echoOk: cl.echoOk, mismatch: cl.mismatch, crashes: cl.crashes } : null,
+      robustness: rb.ran ? { ok: rb.ok, passed: rb.passed, failed: rb.failed, shapes: rb.shapes, deliberate: rb.deliberate } : null,
       seed: OPTS.seed,
     })}`,
   );
   if (OPTS.json) fs.writeFileSync(OPTS.json, JSON.stringify({ summary, R }, null, 1));
   if (R.hangs.length || R.unexpected.length) console.log(`findings saved under ${FINDINGS}`);
-  process.exitCode = crashes || hangs || failed.leaks || failed.fuzz || failed.cluster ? 1 : 0;
+  process.exitCode = crashes || hangs || failed.leaks || failed.fuzz || failed.cluster || failed.robustness ? 1 : 0;
   // let sockets drain, but never linger
   setTimeout(() => process.exit(process.exitCode), 500).unref();
 }

@@ -34,6 +34,7 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("enableKeylog", &Session::EnableKeylog),
                                       InstanceMethod("enableTickets", &Session::EnableTickets),
                                       InstanceMethod("holdClientHello", &Session::HoldClientHello),
+                                      InstanceMethod("setMaxHandshakeSize", &Session::SetMaxHandshakeSize),
                                       InstanceMethod("refuseResumption", &Session::RefuseResumption),
                                       InstanceMethod("feed", &Session::Feed),
                                       InstanceMethod("nextRecordType", &Session::NextRecordType),
@@ -396,6 +397,14 @@ Napi::Value Session::EnableTickets(const Napi::CallbackInfo& info) {
 Napi::Value Session::HoldClientHello(const Napi::CallbackInfo& info) {
   Live(info);
   hold_hello_ = info[0].ToBoolean();
+  return info.Env().Undefined();
+}
+
+// setMaxHandshakeSize(bytes): gnutls_handshake_set_max_packet_length(), the most handshake
+// message bytes GnuTLS takes in one handshake (GNUTLS_E_HANDSHAKE_TOO_LARGE beyond).
+Napi::Value Session::SetMaxHandshakeSize(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  gnutls_handshake_set_max_packet_length(s, static_cast<size_t>(info[0].As<Napi::Number>().Int64Value()));
   return info.Env().Undefined();
 }
 

@@ -81,6 +81,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value EnableKeylog(const Napi::CallbackInfo& info);
   Napi::Value EnableTickets(const Napi::CallbackInfo& info);
   Napi::Value HoldClientHello(const Napi::CallbackInfo& info);
+  Napi::Value SetMaxHandshakeSize(const Napi::CallbackInfo& info);
   Napi::Value RefuseResumption(const Napi::CallbackInfo& info);
   Napi::Value UseExternalCache(const Napi::CallbackInfo& info);
   Napi::Value SetResumeData(const Napi::CallbackInfo& info);

@@ -142,6 +142,12 @@ export class Engine {
     this.failWith(gnutlsError(code, s.lastAlert(), context));
   }
 
+  /** fail() from outside a step: the alert for `code` and the error, as a step. */
+  refuse(code: number, context: string): Step {
+    this.fail(code, context);
+    return this.take();
+  }
+
   /** Ends the connection: what GnuTLS wrote goes out, then the error item (null: no error). */
   failWith(err: Error | null): void {
     this.collect();
@@ -281,9 +287,11 @@ export class Engine {
     return this.take();
   }
 
-  /** Server: the session the application found for the ClientHello's session ID. */
+  /** Server: the session the application found for the ClientHello's session ID (kept for a replay). */
   setResumeData(id: Buffer, data: Buffer): void {
-    if (this.state !== 'closed') this.session.setResumeData(id, data);
+    if (this.state === 'closed') return;
+    this.session.setResumeData(id, data);
+    if (this.spec) this.spec.resumeData = () => [id, data];
   }
 
   private handshakeDone(): void {

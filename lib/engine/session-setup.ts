@@ -25,6 +25,8 @@ export interface SessionSpec {
   pskSocket?: unknown;
   onPskError?: (err: Error) => void;
   keylog: () => boolean;
+  /** Handshake message bytes GnuTLS takes per handshake (undefined: GnuTLS's default). */
+  maxHandshakeSize?: number;
   /** Server: TLS 1.2 session-ID entries go to/come from the application (newSession/resumeSession). */
   externalCache?: boolean;
   resumeData?: () => [Buffer, Buffer] | null;
@@ -73,6 +75,7 @@ function configure(s: NativeSession, spec: SessionSpec, ctx: SecureContext, hold
     s.setPsk(bridge, spec.isServer ? spec.pskIdentityHint : undefined);
   }
   if (spec.keylog()) s.enableKeylog(true);
+  if (spec.maxHandshakeSize !== undefined) s.setMaxHandshakeSize(spec.maxHandshakeSize);
   if (spec.isServer) {
     ctx.context.enableTickets();
     s.enableTickets(ctx.context);
