@@ -85,15 +85,21 @@ export class ShutdownState {
     else this.s.once('end', () => this.s.destroy());
   }
 
-  transportError(err: Error): void {
-    // The peer went away while we were ending (our close_notify or last bytes met a closed
-    // connection): the end is done, as with Node's tls, not an error.
+  /**
+   * The peer went away while we were ending (our close_notify or last bytes met a closed
+   * connection): the end is done, as with Node's tls, not an error. Destroys the socket then.
+   */
+  endedByPeerLeaving(err: Error): boolean {
     const code = (err as NodeJS.ErrnoException).code;
-    if ((code === 'EPIPE' || code === 'ECONNRESET') && this.s.writableEnded && this.s.engine.state === 'secure') {
-      this.s.destroy();
-      return;
-    }
-    this.s.fail(err);
+    const e = this.s.engine;
+    const established = e.state === 'secure' || (e.state === 'closed' && e.info !== null);
+    if ((code !== 'EPIPE' && code !== 'ECONNRESET') || !this.s.writableEnded || !established) return false;
+    this.s.destroy();
+    return true;
+  }
+
+  transportError(err: Error): void {
+    if (!this.endedByPeerLeaving(err)) this.s.fail(err);
   }
 
   /** The error of a write whose ciphertext cannot reach the peer any more. */

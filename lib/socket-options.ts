@@ -29,7 +29,10 @@ export interface TLSSocketOptions extends SecureContextOptions {
   postHandshakeAuth?: boolean;
   /** Client: answer re-auth requests with the configured certificate when no 'reauthRequest' listener exists (default true). */
   autoReauth?: boolean;
-  /** Server: what to do with a TLS 1.2 renegotiation the client starts (default 'refuse'). */
+  /**
+   * Server: what to do with a TLS 1.2 renegotiation the client starts. Default 'accept', as Node:
+   * at most CLIENT_RENEG_LIMIT handshakes per CLIENT_RENEG_WINDOW, then ERR_TLS_SESSION_ATTACK.
+   */
   renegotiation?: RenegotiationPolicy;
   /** Allow the peer to present a different identity in a re-handshake/re-auth (GNUTLS_ALLOW_ID_CHANGE). */
   allowIdentityChange?: boolean;
@@ -106,13 +109,21 @@ export function sessionSpec(
 
 export function operationsConfig(o: TLSSocketOptions, socket: { listenerCount(event: string): number }): OperationsConfig {
   return {
-    renegotiation: o.renegotiation ?? 'refuse',
+    renegotiation: o.renegotiation ?? 'accept',
     allowUnsafeRenegotiation: o.allowUnsafeRenegotiation === true,
     verifyClientOnce: o.verifyClientOnce === true,
     rejectUnauthorized: o.rejectUnauthorized !== false,
     autoReauth: o.autoReauth !== false,
+    renegLimits,
     listens: (ev) => socket.listenerCount(ev) > 0,
   };
+}
+
+/** tls.CLIENT_RENEG_LIMIT / CLIENT_RENEG_WINDOW as they are now (a program may set them, as on Node's). */
+function renegLimits(): { limit: number; windowS: number } {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires -- read at run time, not at load
+  const m = require('./index') as { CLIENT_RENEG_LIMIT: number; CLIENT_RENEG_WINDOW: number };
+  return { limit: m.CLIENT_RENEG_LIMIT, windowS: m.CLIENT_RENEG_WINDOW };
 }
 
 /** The Server events the ClientHello pipeline uses. */

@@ -204,6 +204,9 @@ export class TLSSocket extends SocketBase {
       case 'renegotiated':
         this.emit('renegotiated');
         return;
+      case 'rehandshaken':
+        this._secureEvents();
+        return;
       case 'reauthAnswered':
         this.emit('reauth');
         return;
@@ -274,6 +277,15 @@ export class TLSSocket extends SocketBase {
 
   // ---- handshake done --------------------------------------------------------------------------
 
+  /** 'secure', and on a client 'secureConnect' first, as Node's client emits them (each handshake). */
+  private _secureEvents(): void {
+    if (!this._isServer) {
+      this.emit('secureConnect');
+      if (this.destroyed) return;
+    }
+    this.emit('secure');
+  }
+
   private _handshakeDone(): void {
     if (this._handshakeTimer) clearTimeout(this._handshakeTimer);
     this._handshakeTimer = null;
@@ -288,14 +300,12 @@ export class TLSSocket extends SocketBase {
       if (this.destroyed) return;
     }
     if (!this._verify()) return;
-    this.emit('secure');
+    this._secureEvents();
     if (this.destroyed) return;
     if (this._isServer) {
       if (this._newSessions()) return; // goes on when the listeners call back
       this._announce();
     } else {
-      this.emit('secureConnect');
-      if (this.destroyed) return;
       if (info.flags & SFLAGS.SESSION_TICKET || info.protocol !== 'TLS1.3') this._emitSession();
     }
     if (!this.destroyed) this._writes.release();
@@ -389,13 +399,25 @@ export class TLSSocket extends SocketBase {
     return this._ops.enqueue<void>((ops, resolve, reject) => ops.startRehandshake(options.timeout, resolve as (v: unknown) => void, reject));
   }
 
-  /** Node's renegotiate(): a re-handshake (TLS 1.2) or key update (TLS 1.3); callback(err). */
-  renegotiate(_options: { rejectUnauthorized?: boolean; requestCert?: boolean }, callback?: (err: Error | null) => void): boolean {
+  /**
+   * Node's renegotiate(): a TLS 1.2 re-handshake; on a server `requestCert` asks for the client's
+   * certificate and `authorized` follows its verification. TLS 1.3 has no renegotiation: false,
+   * and the callback gets OpenSSL's error, as on Node.
+   */
+  renegotiate(options: { rejectUnauthorized?: boolean; requestCert?: boolean }, callback?: (err: Error | null) => void): boolean {
     if (this.destroyed) return false;
-    this.rehandshake().then(
-      () => callback?.(null),
-      (err: Error) => callback?.(err),
-    );
+    if (this._engine.info?.protocol === 'TLS1.3') {
+      const err = nodeError('ERR_SSL_WRONG_SSL_VERSION', 'error:0A00010A:SSL routines::wrong ssl version');
+      if (callback) process.nextTick(callback, err);
+      return false;
+    }
+    const node = { requestCert: options?.requestCert, rejectUnauthorized: options?.rejectUnauthorized };
+    this._ops
+      .enqueue<void>((ops, resolve, reject) => ops.startRehandshake(undefined, resolve as (v: unknown) => void, reject, node))
+      .then(
+        () => callback?.(null),
+        (err: Error) => callback?.(err),
+      );
     return true;
   }
 
@@ -447,6 +469,10 @@ export class TLSSocket extends SocketBase {
 
   written(n: number): void {
     this._plainWritten += n;
+  }
+
+  endedByPeerLeaving(err: Error): boolean {
+    return this._shutdown.endedByPeerLeaving(err);
   }
 
   // ---- endings ---------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ export interface WriteHost {
   localEnd(cb: WriteCallback): void;
   /** Plaintext accepted: counted in bytesWritten. */
   written(n: number): void;
+  /** A transport write failed because the peer left after our end(): not an error (destroys). */
+  endedByPeerLeaving(err: Error): boolean;
 }
 
 /** Plaintext encrypted per native call for large writes. */
@@ -107,7 +109,7 @@ export class WritePath {
     }
     for (let i = 0; i < out.length - 1; i++) t.write(out[i]);
     t.write(out[out.length - 1], (err) => {
-      if (err) cb(err);
+      if (err) cb(this.h.endedByPeerLeaving(err) ? null : err);
       else if (t.writableNeedDrain) t.once('drain', () => cb());
       else cb();
     });

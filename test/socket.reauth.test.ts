@@ -186,7 +186,7 @@ describe('our client answering servers', () => {
     c.destroy();
     await closeServer(nodeServer);
 
-    const ours = gtls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' }, () => {}); // policy: refuse
+    const ours = gtls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2', renegotiation: 'refuse' }, () => {});
     const port2 = await listen(ours);
     const c2 = gtls.connect({ port: port2, servername: 'localhost', ca });
     await once(c2, 'secureConnect');

@@ -46,7 +46,7 @@ export function connectCommand(a: ConnectArgs): Promise<number> {
   let secure = false;
   let failed = false;
 
-  socket.on('secureConnect', () => {
+  socket.once('secureConnect', () => {
     secure = true;
     reportConnected(out, socket, target, a);
     socket.pipe(process.stdout, { end: false });

@@ -30,6 +30,8 @@ export type Item =
   | { t: 'reauthRequest' }
   /** A re-handshake the peer started completed. */
   | { t: 'renegotiated' }
+  /** A TLS 1.2 re-handshake (whoever started it) completed: Node emits 'secure' again. */
+  | { t: 'rehandshaken' }
   /** Client: our answer to a re-auth request went out. */
   | { t: 'reauthAnswered' }
   /** An operation started (arm its timeout) or ended (release writes, run the next one). */

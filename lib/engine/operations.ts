@@ -24,6 +24,8 @@ export interface Operation {
   timeout?: number;
   timeoutCode?: string;
   restoreContext?: boolean;
+  /** Node's renegotiate({ requestCert, rejectUnauthorized }): verify the client again after it. */
+  verify?: { rejectUnauthorized: boolean };
   /**
    * recv() returned GNUTLS_E_REHANDSHAKE for the peer's ClientHello: GnuTLS holds that message,
    * so the handshake must run before any application record that followed it is read.
@@ -37,12 +39,14 @@ export interface OperationsConfig {
   verifyClientOnce: boolean;
   rejectUnauthorized: boolean;
   autoReauth: boolean;
+  /** The limits on client-initiated renegotiation in force now. */
+  renegLimits(): { limit: number; windowS: number };
   /** Whether the application listens for a request event (otherwise it is answered here). */
   listens(event: 'rehandshakeRequest' | 'reauthRequest'): boolean;
 }
 
 const RECORD_APPLICATION_DATA = 23;
-/** Node's limits for client-initiated renegotiation: at most RENEG_LIMIT per RENEG_WINDOW_S seconds. */
+/** Node's limits for client-initiated renegotiation (tls.CLIENT_RENEG_LIMIT / _WINDOW): defaults. */
 export const RENEG_LIMIT = 3;
 export const RENEG_WINDOW_S = 600;
 
@@ -67,9 +71,12 @@ export class Operations {
     verifyClientOnce: false,
     rejectUnauthorized: true,
     autoReauth: true,
+    renegLimits: () => ({ limit: RENEG_LIMIT, windowS: RENEG_WINDOW_S }),
     listens: () => false,
   };
-  private renegTimes: number[] = [];
+  /** Node's count: client renegotiations since a pause of a whole window, and the last one's time. */
+  private handshakes = 0;
+  private lastHandshake = Date.now();
   private refusedHello = false;
   /** Our HelloRequest timed out: a ClientHello arriving later answers it (not client-initiated). */
   private staleHelloRequest = false;
@@ -175,30 +182,42 @@ export class Operations {
 
   private succeeded(op: Operation): void {
     const e = this.e;
+    const handshook = op.phase === 'handshake';
     this.ended(op);
     e.info = e.session.info();
+    if (handshook) e.item({ t: 'rehandshaken' });
+    if (op.verify && !this.verifyAgain(op.verify.rejectUnauthorized, op)) return;
     if (op.kind !== 'reauth') {
       op.resolve(undefined);
       if (op.kind === 'answer') e.item({ t: 'reauthAnswered' });
       else if (op.internal) e.item({ t: 'renegotiated' });
       return;
     }
+    if (!this.verifyAgain(this.config.rejectUnauthorized, op)) return;
+    const chain = e.session.peerCertificates();
+    op.resolve(chain.length === 0 ? {} : (peerCertificate(chain, true, e.ctx.trustedCertificates()) as DetailedPeerCertificate));
+  }
+
+  /**
+   * Server: the client's certificate checked again after a re-authentication; `authorized` and
+   * `authorizationError` follow (no certificate: Node's UNABLE_TO_GET_ISSUER_CERT). False when
+   * the failure closed the connection.
+   */
+  private verifyAgain(rejectUnauthorized: boolean, op: Operation): boolean {
+    const e = this.e;
     const chain = e.session.peerCertificates();
     if (chain.length === 0) {
       e.verified(false, 'UNABLE_TO_GET_ISSUER_CERT');
-      op.resolve({});
-      return;
+      return true;
     }
     const failure = verifyFailure(e.session.verifyPeer(), chain);
     e.verified(failure === null, failure?.code ?? null);
-    if (failure && this.config.rejectUnauthorized) {
-      e.session.sendAlert(ALERT_LEVEL.FATAL, alertFor(failure.code));
-      e.collect();
-      op.reject(new TLSError(failure.message, { code: failure.code }));
-      e.failWith(null);
-      return;
-    }
-    op.resolve(peerCertificate(chain, true, e.ctx.trustedCertificates()) as DetailedPeerCertificate);
+    if (!failure || !rejectUnauthorized) return true;
+    e.session.sendAlert(ALERT_LEVEL.FATAL, alertFor(failure.code));
+    e.collect();
+    op.reject(new TLSError(failure.message, { code: failure.code }));
+    e.failWith(null);
+    return false;
   }
 
   /** The adapter's timer for `op` fired. */
@@ -241,7 +260,12 @@ export class Operations {
     if (this.sendHelloRequest(op)) this.begin(op);
   }
 
-  startRehandshake(timeout: number | undefined, resolve: (v: unknown) => void, reject: (e: Error) => void): void {
+  startRehandshake(
+    timeout: number | undefined,
+    resolve: (v: unknown) => void,
+    reject: (e: Error) => void,
+    node?: { requestCert?: boolean; rejectUnauthorized?: boolean },
+  ): void {
     const e = this.e;
     if (e.info?.protocol === 'TLS1.3') {
       this.startKeyUpdate(true, resolve, reject);
@@ -254,7 +278,12 @@ export class Operations {
     }
     const op: Operation = { kind: 'rehandshake', phase: 'handshake', resolve, reject, timeout, timeoutCode: 'ERR_TLS_RENEGOTIATION_TIMEOUT' };
     if (e.isServer) {
-      if (this.config.verifyClientOnce) e.session.setCertRequest(0);
+      if (node?.requestCert) {
+        // As Node's renegotiate(): ask for the certificate and verify it again afterwards.
+        const rejectUnauthorized = node.rejectUnauthorized ?? this.config.rejectUnauthorized;
+        e.session.setCertRequest(rejectUnauthorized ? 2 : 1);
+        op.verify = { rejectUnauthorized };
+      } else if (this.config.verifyClientOnce) e.session.setCertRequest(0);
       if (!this.sendHelloRequest(op)) return;
     }
     this.begin(op);
@@ -323,10 +352,13 @@ export class Operations {
       e.failWith(nodeError('ERR_TLS_RENEGOTIATION_DISABLED', 'TLS session renegotiation disabled for this socket'));
       return;
     }
+    // As Node counts: the client's renegotiations since the last pause of a whole window may be
+    // at most CLIENT_RENEG_LIMIT (read when it happens: a program may set it).
     const now = Date.now();
-    this.renegTimes = this.renegTimes.filter((t) => now - t < RENEG_WINDOW_S * 1000);
-    this.renegTimes.push(now);
-    if (this.renegTimes.length > RENEG_LIMIT) {
+    const { limit, windowS } = this.config.renegLimits();
+    this.handshakes = now - this.lastHandshake >= windowS * 1000 ? 1 : this.handshakes + 1;
+    this.lastHandshake = now;
+    if (this.handshakes > limit) {
       e.failWith(nodeError('ERR_TLS_SESSION_ATTACK', 'TLS session renegotiation attack detected'));
       return;
     }

@@ -9,10 +9,16 @@ function readmeRows(): string[][] {
   const start = readme.indexOf("\n## Differences from Node's tls\n");
   expect(start).toBeGreaterThan(0);
   const section = readme.slice(start + 1).split(/\n## /)[0];
-  return section
-    .split('\n')
-    .filter((l) => l.startsWith('| ') && !/^\| (difference|---) /.test(l))
-    .map((l) => l.slice(2, -2).split(' | '));
+  // The table headed `| difference | why |`, up to its end (other tables may follow in the section).
+  const lines = section.split('\n');
+  const head = lines.indexOf('| difference | why |');
+  expect(head).toBeGreaterThan(0);
+  const rows: string[][] = [];
+  for (const l of lines.slice(head + 2)) {
+    if (!l.startsWith('| ')) break;
+    rows.push(l.slice(2, -2).split(' | '));
+  }
+  return rows;
 }
 
 test("the README's Differences table is the list the differential tests allow", () => {

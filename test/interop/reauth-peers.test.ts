@@ -277,8 +277,8 @@ describe('TLS 1.2: our server rehandshake() with other clients', () => {
 // ---- 3. client-initiated TLS 1.2 renegotiation against our server's policies ------------------------
 
 describe('TLS 1.2: client-initiated renegotiation, gnutls-cli -e', () => {
-  test("'refuse' (default): gnutls-cli retries after each no_renegotiation until the limit closes it", async () => {
-    const { port, next } = await serve({ ...serverOpts, maxVersion: 'TLSv1.2' });
+  test("'refuse': gnutls-cli retries after each no_renegotiation until the limit closes it", async () => {
+    const { port, next } = await serve({ ...serverOpts, maxVersion: 'TLSv1.2', renegotiation: 'refuse' });
     const cli = gnutlsCli(port, TLS12, ['-e']);
     const s = await next();
     const ev = evOf(s);
@@ -333,8 +333,8 @@ describe('TLS 1.2: client-initiated renegotiation, s_client `R`', () => {
     return { s, cli, ev };
   }
 
-  test("'refuse' (default): OpenSSL takes no_renegotiation as fatal and answers handshake_failure", async () => {
-    const { s, cli, ev } = await start(undefined);
+  test("'refuse': OpenSSL takes no_renegotiation as fatal and answers handshake_failure", async () => {
+    const { s, cli, ev } = await start('refuse');
     await closed(s);
     await cli.waitFor(/error:0A000153:SSL routines:ssl3_read_bytes:no renegotiation/, WAIT);
     expect(text(cli)).toMatch(/^RENEGOTIATING$/m);
