@@ -112,6 +112,8 @@ export interface NativeBinding {
   liveSessions(): number;
   cipherSuites(priority: string): NativeCipherSuite[];
   addPkcs11Provider(modulePath: string): void;
+  /** The CA certificates of GnuTLS's system trust store, DER. */
+  systemTrust(): Buffer[];
 }
 
 export const binding = load(path.join(__dirname, '..')) as NativeBinding;

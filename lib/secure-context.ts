@@ -3,6 +3,8 @@ import { X509Certificate, createPrivateKey, createPublicKey } from 'crypto';
 import { binding, NativeContext } from './native';
 import { ciphersToPriority } from './ciphers';
 import { TLSError, nodeError } from './errors';
+import { tlsDefaults } from './defaults';
+import { secureProtocolVersions } from './secure-protocol';
 
 export type BinaryLike = string | Buffer;
 export interface KeyObjectLike {
@@ -22,12 +24,17 @@ export interface SecureContextOptions {
   ca?: BinaryLike | BinaryLike[];
   pfx?: BinaryLike | Array<BinaryLike | PxfObjectLike>;
   crl?: BinaryLike | BinaryLike[];
-  minVersion?: TLSVersion;
-  maxVersion?: TLSVersion;
+  minVersion?: TLSVersion | null;
+  maxVersion?: TLSVersion | null;
+  /**
+   * An OpenSSL method name (Node's option): 'TLS_method'/'SSLv23_method' (any version),
+   * 'TLSv1_2_method', ... with their _server/_client variants. Not with minVersion/maxVersion.
+   */
+  secureProtocol?: string | null;
   /** OpenSSL-style cipher list (Node's option); mapped to GnuTLS where a mapping exists. */
-  ciphers?: string;
+  ciphers?: string | null;
   /** A raw GnuTLS priority string; wins over `ciphers`. */
-  priority?: string;
+  priority?: string | null;
   /** Permit renegotiation without RFC 5746 safe renegotiation (adds GnuTLS's %UNSAFE_RENEGOTIATION). */
   allowUnsafeRenegotiation?: boolean;
   /**
@@ -47,8 +54,6 @@ export interface SecureContextOptions {
 /** Socket and server options that also shape the context: a `pskCallback` makes PSK negotiable. */
 type ContextInput = SecureContextOptions & { pskCallback?: unknown };
 
-export const DEFAULT_MIN_VERSION: TLSVersion = 'TLSv1.2';
-export const DEFAULT_MAX_VERSION: TLSVersion = 'TLSv1.3';
 const VERSION_ORDER: TLSVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 const VERSION_TOKEN: Record<TLSVersion, string> = {
   TLSv1: 'VERS-TLS1.0',
@@ -84,14 +89,17 @@ function usesRawPublicKeys(o: SecureContextOptions): boolean {
 const PKCS11_URL = /^pkcs11:/i;
 
 function basePriority(o: SecureContextOptions): string {
-  const explicitVersions = o.minVersion !== undefined || o.maxVersion !== undefined;
-  const versions = versionTokens(o.minVersion ?? DEFAULT_MIN_VERSION, o.maxVersion ?? DEFAULT_MAX_VERSION);
-  if (o.priority !== undefined) {
+  // null means "not set", as with Node.
+  const method = secureProtocolVersions(o);
+  const explicitVersions = method !== null || o.minVersion != null || o.maxVersion != null;
+  const [min, max] = method ?? [o.minVersion ?? tlsDefaults.minVersion, o.maxVersion ?? tlsDefaults.maxVersion];
+  const versions = versionTokens(min, max);
+  if (o.priority != null) {
     if (typeof o.priority !== 'string') throw invalidArg('priority', 'a string', o.priority);
     return explicitVersions ? `${o.priority}:${versions}` : o.priority;
   }
   let base = 'NORMAL';
-  if (o.ciphers !== undefined) {
+  if (o.ciphers != null) {
     if (typeof o.ciphers !== 'string') throw invalidArg('ciphers', 'a string', o.ciphers);
     const mapped = ciphersToPriority(o.ciphers);
     if (!mapped) throw nodeError('ERR_SSL_NO_CIPHER_MATCH', `No cipher match: ${o.ciphers}`);

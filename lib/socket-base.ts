@@ -10,6 +10,8 @@ import { CHANNEL_BINDINGS, ChannelBindingType, PeerPublicKey, peerPublicKey } fr
 import { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters, cipherOf, ephemeralKeyInfo, negotiatedParameters, protocolName } from './negotiated';
 import { DetailedPeerCertificate, PeerCertificate, peerCertificate } from './verify';
 import { RAW_PUBLIC_KEY } from './engine/verification';
+import type { WritePath } from './write-path';
+import { checkInt32, invalidArgType, unsupported } from './arg-errors';
 
 export abstract class SocketBase extends net.Socket {
   readonly encrypted = true;
@@ -20,6 +22,7 @@ export abstract class SocketBase extends net.Socket {
   /** The Duplex carrying the ciphertext. */
   readonly socket: Duplex;
   protected abstract _engine: Engine;
+  protected abstract readonly _writes: WritePath;
   protected readonly _isServer: boolean;
   /** Plaintext bytes pushed to the reader / accepted from writers (Node's bytesRead/bytesWritten for TLS). */
   protected _plainRead = 0;
@@ -113,16 +116,18 @@ export abstract class SocketBase extends net.Socket {
     return e && e.state !== 'closed' && e.info ? e : null;
   }
 
+  // Like Node's, whose handle is gone once the socket is destroyed, these answer null then.
   getProtocol(): string | null {
-    return protocolName(this._engine?.info ?? null);
+    return this.destroyed ? null : protocolName(this._engine?.info ?? null);
   }
 
-  getCipher(): CipherNameAndProtocol | undefined {
-    return cipherOf(this._engine?.info ?? null);
+  /** Typed as Node's; null once the socket is destroyed, as Node's is. */
+  getCipher(): CipherNameAndProtocol {
+    return (this.destroyed ? null : cipherOf(this._engine?.info ?? null)) as CipherNameAndProtocol;
   }
 
-  getEphemeralKeyInfo(): EphemeralKeyInfo | null {
-    return ephemeralKeyInfo(this._engine?.info ?? null, this._isServer);
+  getEphemeralKeyInfo(): EphemeralKeyInfo | object | null {
+    return this.destroyed ? null : ephemeralKeyInfo(this._engine?.info ?? null, this._isServer);
   }
 
   /** What GnuTLS negotiated, in its own names. */
@@ -166,19 +171,45 @@ export abstract class SocketBase extends net.Socket {
   }
 
   getSession(): Buffer | undefined {
-    return this._live?.session.sessionData();
+    return this.destroyed ? (null as unknown as undefined) : this._live?.session.sessionData();
   }
 
+  /** Typed as Node's; null once the socket is destroyed, as Node's is. */
   isSessionReused(): boolean {
-    return this._engine?.info?.resumed ?? false;
+    return this.destroyed ? (null as unknown as boolean) : this._engine?.info?.resumed ?? false;
   }
 
   getFinished(): Buffer | undefined {
-    return this._live?.session.finished(false);
+    return this.destroyed ? (null as unknown as undefined) : this._live?.session.finished(false);
   }
 
   getPeerFinished(): Buffer | undefined {
-    return this._live?.session.finished(true);
+    return this.destroyed ? (null as unknown as undefined) : this._live?.session.finished(true);
+  }
+
+  /** Server: undefined, as Node's. Client: GnuTLS does not hand out the ticket it holds. */
+  getTLSTicket(): Buffer | undefined {
+    if (this.destroyed) return null as unknown as undefined;
+    if (this._isServer) return undefined;
+    throw unsupported('getTLSTicket()', 'GnuTLS does not expose the session ticket; getSession() has the session with it');
+  }
+
+  getSharedSigalgs(): string[] {
+    if (this.destroyed) return null as unknown as string[];
+    throw unsupported('getSharedSigalgs()', 'GnuTLS does not report the signature algorithms both peers share');
+  }
+
+  enableTrace(): void {
+    throw unsupported('enableTrace()', "GnuTLS has no per-connection protocol trace (set GNUTLS_DEBUG_LEVEL for the library's log)");
+  }
+
+  /** Node's setMaxSendFragment: records of at most `size` plaintext bytes (512..16384); false outside. */
+  setMaxSendFragment(size: number): boolean {
+    if (typeof size !== 'number') throw invalidArgType('size', 'of type number', size);
+    checkInt32('size', size);
+    if (size < 512 || size > 16384) return false;
+    this._writes.maxFragment = size;
+    return true;
   }
 
   /** The peer's public key (from its certificate or its RFC 7250 raw key) with its SPKI pin. */

@@ -50,7 +50,7 @@ export class TLSSocket extends SocketBase {
   private readonly _ops: OperationQueue;
   private readonly _shutdown: ShutdownState;
   private readonly _keylogFile: string | undefined;
-  private readonly _writes: WritePath;
+  protected readonly _writes: WritePath;
   private _handshakeTimer: NodeJS.Timeout | null = null;
   private _failed = false;
   /** Server: 'secureConnection' was emitted (before it, errors go to 'tlsClientError'). */

@@ -1,0 +1,54 @@
+// Module-level helpers of Node's tls: rootCertificates, convertALPNProtocols, createSecurePair.
+import { X509Certificate } from 'crypto';
+import { binding } from './native';
+import { SecureContext } from './secure-context';
+import { codedError, unsupported } from './arg-errors';
+
+let roots: readonly string[] | undefined;
+
+/**
+ * The CA certificates a context trusts when given no `ca`: GnuTLS's system trust store, as PEM
+ * strings in a frozen array (Node's is its bundled Mozilla store).
+ */
+export function rootCertificates(): readonly string[] {
+  roots ??= Object.freeze(binding.systemTrust().map((der) => new X509Certificate(der).toString()));
+  return roots;
+}
+
+/** Node's convertALPNProtocols: sets `out.ALPNProtocols` to the wire format of `protocols`. */
+export function convertALPNProtocols(protocols: unknown, out: { ALPNProtocols?: Buffer | Uint8Array }): void {
+  if (Array.isArray(protocols)) {
+    const parts: Buffer[] = [];
+    protocols.forEach((p: unknown, i) => {
+      const name = typeof p === 'string' ? Buffer.from(p) : Buffer.from(p as Uint8Array);
+      if (name.length > 255) {
+        throw codedError(
+          RangeError,
+          'ERR_OUT_OF_RANGE',
+          `The byte length of the protocol at index ${i} exceeds the maximum length. It must be <= 255. Received ${name.length}`,
+        );
+      }
+      parts.push(Buffer.from([name.length]), name);
+    });
+    out.ALPNProtocols = Buffer.concat(parts);
+  } else if (protocols instanceof Uint8Array) {
+    out.ALPNProtocols = Buffer.from(protocols);
+  }
+}
+
+/** Node's deprecated createSecurePair (DEP0064): its argument check, then a clear refusal. */
+export function createSecurePair(context?: unknown): never {
+  if (context !== undefined && !(context instanceof SecureContext)) {
+    throw codedError(TypeError, 'ERR_TLS_INVALID_CONTEXT', 'context must be a SecureContext');
+  }
+  throw unsupported('tls.createSecurePair()', 'it is deprecated (DEP0064); use new tls.TLSSocket(duplex, options)');
+}
+
+/** `C` that may also be called without `new` (as Node's tls.Server may), constructing all the same. */
+export function callableClass<C extends new (...args: never[]) => unknown>(
+  C: C,
+): C & ((...args: ConstructorParameters<C>) => InstanceType<C>) {
+  return new Proxy(C, {
+    apply: (target, _self, args: unknown[]) => Reflect.construct(target, args),
+  }) as C & ((...args: ConstructorParameters<C>) => InstanceType<C>);
+}
