@@ -39,4 +39,29 @@ export const DIFFERENCES: Difference[] = [
     scenarios: /^$/,
     normalise: same,
   },
+  {
+    difference:
+      '`getTLSTicket()` on a client, `getSharedSigalgs()` and `enableTrace()` throw an `Error` with code `ERR_GNUTLS_UNSUPPORTED` (after close they return `null` as Node\'s do; a server\'s `getTLSTicket()` is `undefined`)',
+    why: 'GnuTLS exposes neither the raw session ticket nor the shared signature algorithms, and has no per-connection protocol trace',
+    scenarios: /^socket surface: setMaxSendFragment/,
+    when: (p) => p.client === 'gnutls',
+    normalise: (l) => {
+      const m = /^client (enableTrace\(\)|getTLSTicket\(\) kind|getSharedSigalgs\(\) kind) (?:-> (?:undefined|"Buffer"|"Array")|threw Error\{name=Error code=ERR_GNUTLS_UNSUPPORTED .*)$/.exec(l);
+      return m ? `client ${m[1]} (GnuTLS cannot)` : l;
+    },
+  },
+  {
+    difference: '`tls.createSecurePair()` checks its context argument as Node does, then throws an `Error` with code `ERR_GNUTLS_UNSUPPORTED`',
+    why: 'deprecated since Node 0.11 (DEP0064); `new tls.TLSSocket(duplex, options)` does the same',
+    scenarios: /^module surface: Server without new/,
+    when: (p) => p.server === 'gnutls',
+    normalise: (l) =>
+      /^createSecurePair\(\) kind (?:-> "object"|threw Error\{name=Error code=ERR_GNUTLS_UNSUPPORTED .*)$/.test(l) ? 'createSecurePair() (not implemented)' : l,
+  },
+  {
+    difference: '`tls.rootCertificates` lists GnuTLS\'s system trust store, the default trust when no `ca` is given',
+    why: "Node's is its bundled Mozilla store; ours reports what we actually trust",
+    scenarios: /^$/,
+    normalise: same,
+  },
 ];
