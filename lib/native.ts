@@ -20,6 +20,8 @@ export interface NativeInfo {
   ownCertType: string | null;
   peerCertType: string | null;
   statusRequested: boolean;
+  /** Server: the ALPN protocols the ClientHello offered (null: no ALPN extension). */
+  clientAlpn: string[] | null;
   pskIdentity: string | null;
   dhBits: number;
 }

@@ -6,12 +6,15 @@ import { SNICallback, TLSSocket, TLSSocketOptions } from './tls-socket';
 import type { ServerEvents } from './events';
 import type { ServerPskCallback } from './features';
 import { TLSError, nodeError } from './errors';
+import { codedError } from './arg-errors';
 
 export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   requestCert?: boolean;
   rejectUnauthorized?: boolean;
   ALPNProtocols?: TLSSocketOptions['ALPNProtocols'];
   SNICallback?: SNICallback;
+  /** Picks the protocol from the client's ALPN list: ({ servername, protocols }) → one of them. */
+  ALPNCallback?: TLSSocketOptions['ALPNCallback'];
   /** Milliseconds a client has to finish the handshake (default 120000, like Node). */
   handshakeTimeout?: number;
   secureContext?: SecureContext;
@@ -22,7 +25,7 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   verifyClient?: TLSSocketOptions['verifyClient'];
   verifyClientOnce?: boolean;
   /** Seconds a TLS 1.2 session stays resumable from the server's session-ID cache (default 300). */
-  sessionTimeout?: number;
+  sessionTimeout?: number | null;
   /** Node's server PSK callback: (socket, identity) → key | null. */
   pskCallback?: ServerPskCallback;
   /** TLS 1.2: the PSK identity hint sent to clients. */
@@ -31,7 +34,7 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
    * Session-ticket keys shared by servers that should resume each other's sessions: 48 bytes
    * (Node's format; expanded to GnuTLS's key with HKDF-SHA256) or 64 bytes (GnuTLS's own key).
    */
-  ticketKeys?: Buffer;
+  ticketKeys?: Buffer | null;
 }
 
 /** GnuTLS's 64-byte ticket master key for `keys` (48 bytes as Node takes them, or 64 as is). */
@@ -76,12 +79,15 @@ export class Server extends net.Server {
       options = {};
     }
     const opts: TlsOptions = options ?? {};
+    if (opts.ALPNCallback != null && opts.ALPNProtocols != null) {
+      throw codedError(TypeError, 'ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS', 'The ALPNCallback and ALPNProtocols TLS options are mutually exclusive');
+    }
     // Connections are half-open at TCP level: each TLSSocket applies allowHalfOpen itself.
     super({ allowHalfOpen: true, pauseOnConnect: opts.pauseOnConnect });
     this._tlsOptions = opts;
     this._context = opts.secureContext ?? createSecureContext(opts);
-    if (opts.sessionTimeout !== undefined) this._context.context.setSessionCache(SESSION_CACHE_SIZE, opts.sessionTimeout);
-    if (opts.ticketKeys !== undefined) this.setTicketKeys(opts.ticketKeys);
+    if (opts.sessionTimeout != null) this._context.context.setSessionCache(SESSION_CACHE_SIZE, opts.sessionTimeout);
+    if (opts.ticketKeys != null) this.setTicketKeys(opts.ticketKeys);
     this.on('connection', (raw: net.Socket) => this._wrap(raw));
     if (listener) this.on('secureConnection', listener);
   }
@@ -99,6 +105,7 @@ export class Server extends net.Server {
         requestCert: o.requestCert,
         rejectUnauthorized: o.rejectUnauthorized,
         ALPNProtocols: o.ALPNProtocols,
+        ALPNCallback: typeof o.ALPNCallback === 'function' ? o.ALPNCallback : undefined,
         SNICallback: sni,
         handshakeTimeout: o.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
         allowHalfOpen: o.allowHalfOpen,
@@ -139,7 +146,7 @@ export class Server extends net.Server {
     this._tlsOptions = { ...this._tlsOptions, ...options };
     this._context = createSecureContext(this._tlsOptions);
     const timeout = this._tlsOptions.sessionTimeout;
-    if (timeout !== undefined) this._context.context.setSessionCache(SESSION_CACHE_SIZE, timeout);
+    if (timeout != null) this._context.context.setSessionCache(SESSION_CACHE_SIZE, timeout);
     if (this._ticketKeys) this._context.context.setTicketKey(ticketMasterKey(this._ticketKeys));
   }
 

@@ -4,7 +4,7 @@ import type { ClientPskCallback, ServerPskCallback } from './features';
 import type { PeerCertificate } from './verify';
 import type { Server } from './server';
 import type { RenegotiationPolicy } from './reauth';
-import type { SNICallback, HelloHooks } from './server-hello';
+import type { ALPNCallback, SNICallback, HelloHooks } from './server-hello';
 import type { OperationsConfig } from './engine/operations';
 import { SessionSpec, VerifyClientMode, defaultServername, verifyClientMode } from './engine/session-setup';
 
@@ -16,6 +16,8 @@ export interface TLSSocketOptions extends SecureContextOptions {
   rejectUnauthorized?: boolean;
   ALPNProtocols?: Array<string | Buffer | Uint8Array> | Buffer | Uint8Array;
   SNICallback?: SNICallback;
+  /** Server: picks the protocol from the client's ALPN list (not with ALPNProtocols). */
+  ALPNCallback?: ALPNCallback;
   session?: Buffer;
   servername?: string;
   /** The host the client connected to; the default servername and identity to check. */

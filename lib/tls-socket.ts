@@ -23,7 +23,7 @@ import { WritePath, WriteCallback } from './write-path';
 import { TLSSocketOptions, helloHooks, operationsConfig, sessionSpec } from './socket-options';
 
 export type { TLSSocketOptions } from './socket-options';
-export type { SNICallback } from './server-hello';
+export type { SNICallback, ALPNCallback } from './server-hello';
 export type { VerifyClientMode } from './engine/session-setup';
 export type { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters } from './negotiated';
 
@@ -71,7 +71,7 @@ export class TLSSocket extends SocketBase {
     this._server = options.server;
     const ctx = options.secureContext ?? createSecureContext(options);
     this._keylogFile = keylogFile();
-    this._hello = this._isServer ? new HelloPipeline(this, helloHooks(this._server), options.SNICallback) : null;
+    this._hello = this._isServer ? new HelloPipeline(this, helloHooks(this._server), options.SNICallback, options.ALPNCallback) : null;
     const spec = sessionSpec(options, this, {
       isServer: this._isServer,
       keylogFile: this._keylogFile,

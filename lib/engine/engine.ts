@@ -85,6 +85,8 @@ export class Engine {
 
   /** What new sessions are made with; kept only until the handshake is done (SNI may need one). */
   private spec: SessionSpec | null;
+  /** Server: the held ClientHello must be replayed into a fresh session (see selectAlpn). */
+  private replayHello = false;
 
   constructor(
     spec: SessionSpec,
@@ -260,7 +262,7 @@ export class Engine {
     const hello = this.helloBytes;
     this.helloBytes = null;
     try {
-      if (ctx !== this.ctx && hello) {
+      if ((ctx !== this.ctx || this.replayHello) && hello) {
         const fresh = this.newSession(ctx, false);
         if (ocspResponse) fresh.setOcspResponse(ocspResponse);
         this.session.close();
@@ -277,6 +279,14 @@ export class Engine {
     this.state = 'handshaking';
     this.run();
     return this.take();
+  }
+
+  /** Server, at the held ClientHello: the one ALPN protocol to accept (ALPNCallback's choice). */
+  selectAlpn(protocol: string): void {
+    if (this.state !== 'hello') return;
+    // GnuTLS read the ClientHello's ALPN before it paused: a fresh session replays the hello.
+    if (this.spec) this.spec.alpn = [protocol];
+    this.replayHello = true;
   }
 
   /** Server: the session the application found for the ClientHello's session ID. */
