@@ -5,6 +5,8 @@ import { ciphersToPriority } from './ciphers';
 import { TLSError, nodeError } from './errors';
 import { tlsDefaults } from './defaults';
 import { secureProtocolVersions } from './secure-protocol';
+import { pairKeysWithCerts } from './key-pairing';
+import { withPlainCertificates } from './pem';
 
 export type BinaryLike = string | Buffer;
 export interface KeyObjectLike {
@@ -159,7 +161,7 @@ export class SecureContext {
     this.priority = priorityFor(options);
     this.context.setPriority(this.priority);
 
-    const cas = list(options.ca);
+    const cas = list(options.ca).map((c) => (typeof c === 'string' || c instanceof Uint8Array ? withPlainCertificates(c) : c));
     this._caInput = cas;
     if (cas.length === 0) {
       try {
@@ -181,11 +183,15 @@ export class SecureContext {
     if (keys.length > 0 && certs.length === 0) {
       throw nodeError('ERR_TLS_KEY_WITHOUT_CERT', 'A private key was given without a certificate (`cert`)');
     }
-    keys.forEach((k, i) => {
+    const keyInputs = keys.map((k) => {
       const isObj = typeof k === 'object' && !Buffer.isBuffer(k) && !(k instanceof Uint8Array);
       const pem = isObj ? (k as KeyObjectLike).pem : (k as BinaryLike);
-      const pass = (isObj ? (k as KeyObjectLike).passphrase : undefined) ?? options.passphrase;
-      const cert = certs[Math.min(i, certs.length - 1)];
+      return { pem, passphrase: (isObj ? (k as KeyObjectLike).passphrase : undefined) ?? options.passphrase ?? undefined };
+    });
+    const local = (v: BinaryLike): boolean => !(typeof v === 'string' && PKCS11_URL.test(v));
+    const pairing = keyInputs.every((k) => local(k.pem)) && certs.every(local) ? pairKeysWithCerts(keyInputs, certs) : null;
+    keyInputs.forEach(({ pem, passphrase: pass }, i) => {
+      const cert = certs[pairing ? pairing[i] : Math.min(i, certs.length - 1)];
       if (typeof pem === 'string' && PKCS11_URL.test(pem)) {
         // The key stays in the token; `passphrase` is its PIN (or put pin-value in the URL).
         const c = typeof cert === 'string' && PKCS11_URL.test(cert) ? cert : toBuffer(cert, 'cert');

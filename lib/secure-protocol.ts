@@ -5,7 +5,8 @@ import { codedError } from './arg-errors';
 /** Versions each method family allows ([min, max]; undefined: the widest GnuTLS supports). */
 const METHODS: Record<string, [TLSVersion, TLSVersion] | undefined> = {
   TLS: undefined,
-  SSLv23: undefined,
+  // As Node's: the SSLv23 names stop at TLS 1.2.
+  SSLv23: ['TLSv1', 'TLSv1.2'],
   TLSv1: ['TLSv1', 'TLSv1'],
   TLSv1_1: ['TLSv1.1', 'TLSv1.1'],
   TLSv1_2: ['TLSv1.2', 'TLSv1.2'],
