@@ -2,7 +2,7 @@
 import * as net from 'net';
 import { Duplex } from 'stream';
 import { TLSSocket, TLSSocketOptions } from './tls-socket';
-import { createSecureContext } from './secure-context';
+import { contextFor } from './secure-context';
 import type { ClientPskCallback } from './features';
 
 export interface ConnectionOptions extends TLSSocketOptions {
@@ -68,7 +68,7 @@ export function connect(...args: unknown[]): TLSSocket {
   options.rejectUnauthorized = options.rejectUnauthorized !== false;
   const host = options.host ?? 'localhost';
   // Options are checked (and credentials parsed) before any connection is opened, as Node does.
-  options.secureContext ??= createSecureContext(options);
+  options.secureContext = contextFor(options.secureContext, options);
 
   let socket = options.socket;
   socket ??= net.connect(netOptions(options, host));

@@ -7,6 +7,7 @@ import { tlsDefaults } from './defaults';
 import { secureProtocolVersions } from './secure-protocol';
 import { pairKeysWithCerts } from './key-pairing';
 import { withPlainCertificates } from './pem';
+import { codedError } from './arg-errors';
 
 export type BinaryLike = string | Buffer;
 export interface KeyObjectLike {
@@ -242,4 +243,14 @@ export class SecureContext {
 
 export function createSecureContext(options?: SecureContextOptions): SecureContext {
   return new SecureContext(options);
+}
+
+/** Anything typed as a secure context, ours or @types/node's (`{ context }`); only ours works. */
+export type SecureContextLike = SecureContext | { context: unknown };
+
+/** The context `given` (ours, checked as Node checks it), or one made from `options`. */
+export function contextFor(given: SecureContextLike | null | undefined, options: SecureContextOptions): SecureContext {
+  if (given === undefined || given === null) return createSecureContext(options);
+  if (given instanceof SecureContext) return given;
+  throw codedError(TypeError, 'ERR_TLS_INVALID_CONTEXT', 'context must be a SecureContext');
 }

@@ -6,11 +6,11 @@ import { TLSError, nodeError } from './errors';
 import { ALERT_LEVEL } from './constants';
 import { codedError } from './arg-errors';
 import { SecureContext as SecureContextClass } from './secure-context';
-import type { SecureContext } from './secure-context';
+import type { SecureContext, SecureContextLike } from './secure-context';
 import { clientHelloSessionId } from './features';
 import type { Engine, Step } from './engine/engine';
 
-export type SNICallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext | null) => void) => void;
+export type SNICallback = (servername: string, cb: (err: Error | null, ctx?: SecureContextLike | null) => void) => void;
 /** Node's ALPNCallback: picks one of the client's protocols (undefined: none, the handshake fails). */
 export type ALPNCallback = (arg: { servername: string; protocols: string[] }) => string | undefined;
 

@@ -11,12 +11,24 @@ import { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters, cipherOf
 import { DetailedPeerCertificate, PeerCertificate, peerCertificate } from './verify';
 import { RAW_PUBLIC_KEY } from './engine/verification';
 import type { WritePath } from './write-path';
+import type { SecureContextLike, SecureContextOptions } from './secure-context';
 import { checkInt32, invalidArgType, unsupported } from './arg-errors';
+
+/** A Buffer of its own memory (what Node's getters return; @types/node's NonSharedBuffer). */
+export type OwnBuffer = Buffer<ArrayBuffer>;
+
+/** What authorizationError holds: a string (or null), typed to fit @types/node's `Error`. */
+export type AuthorizationError = string & Error;
 
 export abstract class SocketBase extends net.Socket {
   readonly encrypted = true;
   authorized = false;
-  authorizationError: string | null = null;
+  /**
+   * Why the peer was not authorized, e.g. 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'; null when it was (or
+   * was not checked). A string or null at run time, as with Node; typed so that the socket is
+   * assignable to @types/node's TLSSocket, which declares it an Error.
+   */
+  authorizationError: AuthorizationError = null as unknown as AuthorizationError;
   alpnProtocol: string | false | null = null;
   servername: string | false | null = null;
   /** The Duplex carrying the ciphertext. */
@@ -170,8 +182,8 @@ export abstract class SocketBase extends net.Socket {
     return own ? new X509Certificate(own) : undefined;
   }
 
-  getSession(): Buffer | undefined {
-    return this.destroyed ? (null as unknown as undefined) : this._live?.session.sessionData();
+  getSession(): OwnBuffer | undefined {
+    return this.destroyed ? (null as unknown as undefined) : (this._live?.session.sessionData() as OwnBuffer | undefined);
   }
 
   /** Typed as Node's; null once the socket is destroyed, as Node's is. */
@@ -179,16 +191,16 @@ export abstract class SocketBase extends net.Socket {
     return this.destroyed ? (null as unknown as boolean) : this._engine?.info?.resumed ?? false;
   }
 
-  getFinished(): Buffer | undefined {
-    return this.destroyed ? (null as unknown as undefined) : this._live?.session.finished(false);
+  getFinished(): OwnBuffer | undefined {
+    return this.destroyed ? (null as unknown as undefined) : (this._live?.session.finished(false) as OwnBuffer | undefined);
   }
 
-  getPeerFinished(): Buffer | undefined {
-    return this.destroyed ? (null as unknown as undefined) : this._live?.session.finished(true);
+  getPeerFinished(): OwnBuffer | undefined {
+    return this.destroyed ? (null as unknown as undefined) : (this._live?.session.finished(true) as OwnBuffer | undefined);
   }
 
   /** Server: undefined, as Node's. Client: GnuTLS does not hand out the ticket it holds. */
-  getTLSTicket(): Buffer | undefined {
+  getTLSTicket(): OwnBuffer | undefined {
     if (this.destroyed) return null as unknown as undefined;
     if (this._isServer) return undefined;
     throw unsupported('getTLSTicket()', 'GnuTLS does not expose the session ticket; getSession() has the session with it');
@@ -197,6 +209,11 @@ export abstract class SocketBase extends net.Socket {
   getSharedSigalgs(): string[] {
     if (this.destroyed) return null as unknown as string[];
     throw unsupported('getSharedSigalgs()', 'GnuTLS does not report the signature algorithms both peers share');
+  }
+
+  /** Node's setKeyCert: the credentials are the session's from its creation in GnuTLS. */
+  setKeyCert(_context: SecureContextLike | SecureContextOptions): void {
+    throw unsupported('setKeyCert()', "a GnuTLS session's credentials are fixed when it is made; give them as the socket's options (or in an SNICallback)");
   }
 
   enableTrace(): void {
@@ -230,7 +247,7 @@ export abstract class SocketBase extends net.Socket {
     return e;
   }
 
-  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): OwnBuffer {
     if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) {
       throw nodeError('ERR_INVALID_ARG_TYPE', 'The "length" argument must be a non-negative integer');
     }
@@ -238,7 +255,7 @@ export abstract class SocketBase extends net.Socket {
     if (context !== undefined && !(context instanceof Uint8Array)) {
       throw nodeError('ERR_INVALID_ARG_TYPE', 'The "context" argument must be a Buffer');
     }
-    return this._established().session.exportKeyingMaterial(label, length, context ? Buffer.from(context) : undefined);
+    return this._established().session.exportKeyingMaterial(label, length, context ? Buffer.from(context) : undefined) as OwnBuffer;
   }
 
   /**

@@ -1,5 +1,5 @@
 // The options of a TLSSocket, and what the engine and its parts are configured with from them.
-import type { SecureContext, SecureContextOptions } from './secure-context';
+import type { SecureContextLike, SecureContextOptions } from './secure-context';
 import type { ClientPskCallback, ServerPskCallback } from './features';
 import type { PeerCertificate } from './verify';
 import type { Server } from './server';
@@ -11,10 +11,10 @@ import { SessionSpec, VerifyClientMode, defaultServername, verifyClientMode } fr
 export interface TLSSocketOptions extends SecureContextOptions {
   isServer?: boolean;
   server?: Server;
-  secureContext?: SecureContext;
+  secureContext?: SecureContextLike | null;
   requestCert?: boolean;
   rejectUnauthorized?: boolean;
-  ALPNProtocols?: Array<string | Buffer | Uint8Array> | Buffer | Uint8Array;
+  ALPNProtocols?: ReadonlyArray<string | Buffer | Uint8Array> | NodeJS.ArrayBufferView;
   SNICallback?: SNICallback;
   /** Server: picks the protocol from the client's ALPN list (not with ALPNProtocols). */
   ALPNCallback?: ALPNCallback;
@@ -55,9 +55,9 @@ export interface TLSSocketOptions extends SecureContextOptions {
 /** The ALPN names from Node's forms: an array of strings/Buffers, or the wire format. */
 export function alpnList(p: TLSSocketOptions['ALPNProtocols']): string[] {
   if (!p) return [];
-  if (Buffer.isBuffer(p) || (p instanceof Uint8Array && !Array.isArray(p))) {
+  if (ArrayBuffer.isView(p)) {
     // Node also accepts the wire format: length-prefixed names.
-    const b = Buffer.from(p as Uint8Array);
+    const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
     const out: string[] = [];
     for (let i = 0; i < b.length; i += 1 + b[i]) out.push(b.subarray(i + 1, i + 1 + b[i]).toString('latin1'));
     return out;

@@ -6,18 +6,18 @@ import { Duplex } from 'stream';
 import * as net from 'net';
 import { ALERT_LEVEL, SFLAGS } from './constants';
 import { TLSError, nodeError } from './errors';
-import { createSecureContext } from './secure-context';
+import { contextFor } from './secure-context';
 import { appendKeylog, keylogFile } from './features';
 import type { DetailedPeerCertificate } from './verify';
 import type { Server } from './server';
-import type { TLSSocketEvents } from './events';
+import type { EmitArgs, EventName, Listener, TLSSocketEvents } from './events';
 import { KeyUpdateOptions, ReauthOptions, ReauthRequest, RehandshakeOptions, RehandshakeRequest } from './reauth';
 import { Engine, Item, Step } from './engine/engine';
 import { verifyClientMode } from './engine/session-setup';
 import { verifyPeer } from './engine/verification';
 import { HelloPipeline } from './server-hello';
 import { OperationQueue } from './operation-queue';
-import { SocketBase } from './socket-base';
+import { AuthorizationError, SocketBase } from './socket-base';
 import { ShutdownState } from './shutdown';
 import { WritePath, WriteCallback } from './write-path';
 import { TLSSocketOptions, helloHooks, operationsConfig, sessionSpec } from './socket-options';
@@ -30,14 +30,14 @@ export type { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters } fr
 // Typed events: see lib/events.ts.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface TLSSocket {
-  on<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  once<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  off<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  addListener<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  removeListener<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  prependListener<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  prependOnceListener<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  emit<K extends keyof TLSSocketEvents>(event: K, ...args: Parameters<TLSSocketEvents[K]>): boolean;
+  on<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  once<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  off<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  addListener<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  removeListener<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  prependListener<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  prependOnceListener<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  emit<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, ...args: EmitArgs<TLSSocketEvents, E>): boolean;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -69,7 +69,7 @@ export class TLSSocket extends SocketBase {
     super(transport, options.isServer === true, options);
     this._options = options;
     this._server = options.server;
-    const ctx = options.secureContext ?? createSecureContext(options);
+    const ctx = contextFor(options.secureContext, options);
     this._keylogFile = keylogFile();
     this._hello = this._isServer ? new HelloPipeline(this, helloHooks(this._server), options.SNICallback, options.ALPNCallback) : null;
     const spec = sessionSpec(options, this, {
@@ -217,7 +217,7 @@ export class TLSSocket extends SocketBase {
         return;
       case 'verified':
         this.authorized = item.authorized;
-        this.authorizationError = item.error;
+        this.authorizationError = item.error as AuthorizationError;
         return;
       case 'error':
         if (item.err) this._fail(item.err);
@@ -315,7 +315,7 @@ export class TLSSocket extends SocketBase {
       checkServerIdentity: o.checkServerIdentity,
     });
     this.authorized = verdict.authorized;
-    this.authorizationError = verdict.authorizationError;
+    this.authorizationError = verdict.authorizationError as AuthorizationError;
     if (!verdict.reject) return true;
     this._apply(e.reject(ALERT_LEVEL.FATAL, verdict.reject.alert, verdict.reject.err));
     return false;
