@@ -134,6 +134,7 @@ differential('socket surface: setMaxSendFragment, enableTrace, getTLSTicket, get
   for (const size of [511, 512, 16384, 16385, 1.5, 2 ** 40, 'x' as unknown as number]) t.call(`client setMaxSendFragment(${String(size)})`, () => c.setMaxSendFragment(size));
   t.call('client setMaxSendFragment(600)', () => c.setMaxSendFragment(600));
   t.call('client enableTrace()', () => c.enableTrace());
+  t.call('client setKeyCert()', () => c.setKeyCert(C.createSecureContext({ ca })));
   t.call('client getTLSTicket() kind', () => kind(c.getTLSTicket()));
   t.call('client getSharedSigalgs() kind', () => kind(c.getSharedSigalgs()));
   c.end(Buffer.alloc(5000, 1));
