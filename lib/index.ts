@@ -44,6 +44,7 @@ export { checkServerIdentity, PeerCertificate, DetailedPeerCertificate } from '.
 export const DEFAULT_CIPHERS = nodeTls.DEFAULT_CIPHERS;
 export const DEFAULT_ECDH_CURVE = 'auto';
 export { convertALPNProtocols, createSecurePair } from './module-surface';
+export { SecurePair } from './secure-pair';
 
 // Settable at run time, as Node's are: read where used (lib/defaults.ts).
 export declare let DEFAULT_MIN_VERSION: TLSVersion;

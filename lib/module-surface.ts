@@ -2,7 +2,9 @@
 import { X509Certificate } from 'crypto';
 import { binding } from './native';
 import { SecureContext } from './secure-context';
-import { codedError, unsupported } from './arg-errors';
+import { codedError } from './arg-errors';
+import { SecurePair } from './secure-pair';
+import type { TLSSocketOptions } from './socket-options';
 
 let roots: readonly string[] | undefined;
 
@@ -36,12 +38,26 @@ export function convertALPNProtocols(protocols: unknown, out: { ALPNProtocols?: 
   }
 }
 
-/** Node's deprecated createSecurePair (DEP0064): its argument check, then a clear refusal. */
-export function createSecurePair(context?: unknown): never {
+/** Node's deprecated createSecurePair (DEP0064): a TLSSocket over an in-memory duplex pair. */
+export function createSecurePair(
+  context?: SecureContext,
+  isServer?: boolean,
+  requestCert?: boolean,
+  rejectUnauthorized?: boolean,
+  options?: TLSSocketOptions,
+): SecurePair {
   if (context !== undefined && !(context instanceof SecureContext)) {
     throw codedError(TypeError, 'ERR_TLS_INVALID_CONTEXT', 'context must be a SecureContext');
   }
-  throw unsupported('tls.createSecurePair()', 'it is deprecated (DEP0064); use new tls.TLSSocket(duplex, options)');
+  warnOnce();
+  return new SecurePair(context, isServer, requestCert, rejectUnauthorized, options);
+}
+
+let warned = false;
+function warnOnce(): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning('tls.createSecurePair() is deprecated. Please use tls.TLSSocket instead.', 'DeprecationWarning', 'DEP0064');
 }
 
 /** `C` that may also be called without `new` (as Node's tls.Server may), constructing all the same. */

@@ -51,14 +51,6 @@ export const DIFFERENCES: Difference[] = [
     },
   },
   {
-    difference: '`tls.createSecurePair()` checks its context argument as Node does, then throws an `Error` with code `ERR_GNUTLS_UNSUPPORTED`',
-    why: 'deprecated since Node 0.11 (DEP0064); `new tls.TLSSocket(duplex, options)` does the same',
-    scenarios: /^module surface: Server without new/,
-    when: (p) => p.server === 'gnutls',
-    normalise: (l) =>
-      /^createSecurePair\(\) kind (?:-> "object"|threw Error\{name=Error code=ERR_GNUTLS_UNSUPPORTED .*)$/.test(l) ? 'createSecurePair() (not implemented)' : l,
-  },
-  {
     difference: '`tls.rootCertificates` lists GnuTLS\'s system trust store, the default trust when no `ca` is given',
     why: "Node's is its bundled Mozilla store; ours reports what we actually trust",
     scenarios: /^$/,
