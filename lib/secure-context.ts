@@ -162,9 +162,11 @@ export class SecureContext {
     this.priority = priorityFor(options);
     this.context.setPriority(this.priority);
 
-    const cas = list(options.ca).map((c) => (typeof c === 'string' || c instanceof Uint8Array ? withPlainCertificates(c) : c));
+    // A `ca` whose every certificate is dropped (see pem.ts) trusts nothing: no system store either.
+    const given = list(options.ca);
+    const cas = given.map((c) => (typeof c === 'string' || c instanceof Uint8Array ? withPlainCertificates(c) : c)).filter((c): c is BinaryLike => c !== null);
     this._caInput = cas;
-    if (cas.length === 0) {
+    if (given.length === 0) {
       try {
         this.context.useSystemTrust();
       } catch {

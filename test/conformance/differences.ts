@@ -63,4 +63,12 @@ export const DIFFERENCES: Difference[] = [
     when: (p) => p.server === 'gnutls',
     normalise: (l) => l.replace(/^(server tlsClientError code=ERR_SSL_NO_APPLICATION_PROTOCOL message=).*$/, '$1(differs)'),
   },
+  {
+    difference:
+      "A `TRUSTED CERTIFICATE` in `ca` whose trust settings reject a purpose, or trust some but not TLS, is not trusted at all (`authorizationError` is then `UNABLE_TO_GET_ISSUER_CERT_LOCALLY`, Node's says `INVALID_PURPOSE`)",
+    why: 'GnuTLS has no per-purpose trust: such a certificate is left out, never trusted for more than OpenSSL would',
+    scenarios: /^options: a TRUSTED CERTIFICATE in ca with (-addtrust emailProtection|-addreject serverAuth)$/,
+    when: (p) => p.client === 'gnutls',
+    normalise: (l) => l.replace(/authorized=false authorizationError=(INVALID_PURPOSE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/, 'authorized=false authorizationError=(untrusted)'),
+  },
 ];

@@ -133,6 +133,19 @@ differential("options: '-----BEGIN TRUSTED CERTIFICATE-----' in ca", async ({ se
   await session(t, S, C, {}, { ca: trustedCa });
 }, { pairings: 'client' });
 
+for (const settings of [['-addtrust', 'emailProtection'], ['-addreject', 'serverAuth'], ['-addtrust', 'anyExtendedKeyUsage']]) {
+  const pem = execFileSync('openssl', ['x509', ...settings, '-trustout'], { input: ca });
+  differential(`options: a TRUSTED CERTIFICATE in ca with ${settings.join(' ')}`, async ({ server: S, client: C }, t) => {
+    const server = S.createServer(serverOpts, (s) => s.end());
+    const port = await listen(server);
+    const c = C.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: pem, rejectUnauthorized: false });
+    c.on('secureConnect', () => t.push(`client secureConnect authorized=${c.authorized} authorizationError=${c.authorizationError}`));
+    c.resume();
+    await closed(c);
+    await close(server);
+  }, { pairings: 'client' });
+}
+
 // ---- ALPNCallback, SNICallback -----------------------------------------------------------------
 
 for (const [label, pick] of [
