@@ -2,6 +2,7 @@
 // socket.connect() options, key/certificate pairing, trust formats, ALPNCallback, SNICallback).
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
 import type * as tls from 'tls';
 import { closed, close, differential, listen, once, settle, Trace, TlsModule } from './harness';
@@ -85,12 +86,17 @@ differential('options: null means not set', async ({ server: S, client: C }, t) 
 // ---- socket.connect() options ------------------------------------------------------------------
 
 differential(
-  'options: connect() passes lookup, family, hints and localAddress to the TCP connection',
+  'options: connect() passes lookup, family, hints, localAddress and localPort to the TCP connection',
   async ({ server: S, client: C }, t) => {
     const server = S.createServer(serverOpts, (s) => s.end());
     const port = await listen(server);
+    // A port free a moment ago, for localPort.
+    const probe = net.createServer();
+    const localPort = await listen(probe);
+    await close(probe);
     const c = C.connect({
       port,
+      localPort,
       host: 'tls-peer.invalid',
       servername: 'localhost',
       ca,
@@ -102,7 +108,7 @@ differential(
         cb(null, '127.0.0.1', 4);
       },
     } as tls.ConnectionOptions);
-    c.on('connect', () => t.push(`client connect local=${c.localAddress} remote=${c.remoteAddress} remotePort ok=${c.remotePort === port}`));
+    c.on('connect', () => t.push(`client connect local=${c.localAddress} localPort ok=${c.localPort === localPort} remote=${c.remoteAddress} remotePort ok=${c.remotePort === port}`));
     c.on('secureConnect', () => t.push(`client secureConnect authorized=${c.authorized}`));
     c.resume();
     await closed(c);
