@@ -169,7 +169,8 @@ export class HelloPipeline {
     if (!cb || !protocols) return true;
     let chosen: unknown;
     try {
-      chosen = cb({ servername: serverName ?? (undefined as unknown as string), protocols: [...protocols] });
+      // Without SNI Node passes false (typed string by @types/node, as here).
+      chosen = cb({ servername: serverName ?? (false as unknown as string), protocols: [...protocols] });
     } catch (err) {
       this.host.fail(err as Error);
       return false;

@@ -171,12 +171,17 @@ for (const [label, pick] of [
   }, { pairings: 'server' });
 }
 
-differential('options: ALPNCallback with a client that offers no ALPN, and with ALPNProtocols', async ({ server: S, client: C }, t) => {
+differential('options: ALPNCallback with a client that offers no ALPN or no SNI, and with ALPNProtocols', async ({ server: S, client: C }, t) => {
   const ALPNCallback = (): string => {
     t.push('server ALPNCallback called');
     return 'a';
   };
   await session(t, S, C, { ALPNCallback } as tls.TlsOptions, {});
+  const named = ({ servername, protocols }: { servername: string; protocols: string[] }): string => {
+    t.push(`server ALPNCallback servername=${JSON.stringify(servername)}`);
+    return protocols[0];
+  };
+  await session(t, S, C, { ALPNCallback: named } as tls.TlsOptions, { ALPNProtocols: ['x'], servername: undefined, rejectUnauthorized: false });
   t.call('createServer({ ALPNCallback, ALPNProtocols })', () => S.createServer({ ALPNCallback, ALPNProtocols: ['a'] } as tls.TlsOptions));
 }, { pairings: 'server' });
 
