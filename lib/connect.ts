@@ -2,7 +2,7 @@
 import * as net from 'net';
 import { Duplex } from 'stream';
 import { TLSSocket, TLSSocketOptions } from './tls-socket';
-import { createSecureContext } from './secure-context';
+import { contextFor } from './secure-context';
 import type { ClientPskCallback } from './features';
 
 export interface ConnectionOptions extends TLSSocketOptions {
@@ -12,12 +12,43 @@ export interface ConnectionOptions extends TLSSocketOptions {
   socket?: Duplex;
   timeout?: number;
   localAddress?: string;
+  localPort?: number;
   family?: number;
+  hints?: number;
+  lookup?: net.LookupFunction;
+  autoSelectFamily?: boolean;
+  autoSelectFamilyAttemptTimeout?: number;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
   /** Node's client PSK callback: (hint) → { psk, identity } | null (hint is null under TLS 1.3). */
   pskCallback?: ClientPskCallback;
 }
 
 type Callback = () => void;
+
+/** The socket.connect() / net.Socket options a TCP connection is opened with, as Node passes them. */
+const NET_OPTIONS = [
+  'port',
+  'localAddress',
+  'localPort',
+  'family',
+  'hints',
+  'lookup',
+  'autoSelectFamily',
+  'autoSelectFamilyAttemptTimeout',
+  'noDelay',
+  'keepAlive',
+  'keepAliveInitialDelay',
+] as const;
+
+function netOptions(o: ConnectionOptions, host: string): net.NetConnectOpts {
+  // The TLSSocket applies allowHalfOpen, after close_notify.
+  if (o.path) return { path: o.path, allowHalfOpen: true };
+  const out: Record<string, unknown> = { host, allowHalfOpen: true };
+  for (const k of NET_OPTIONS) if (o[k] != null) out[k] = o[k];
+  return out as unknown as net.NetConnectOpts;
+}
 
 export function connect(options: ConnectionOptions, cb?: Callback): TLSSocket;
 export function connect(port: number, host?: string, options?: ConnectionOptions, cb?: Callback): TLSSocket;
@@ -37,21 +68,10 @@ export function connect(...args: unknown[]): TLSSocket {
   options.rejectUnauthorized = options.rejectUnauthorized !== false;
   const host = options.host ?? 'localhost';
   // Options are checked (and credentials parsed) before any connection is opened, as Node does.
-  options.secureContext ??= createSecureContext(options);
+  options.secureContext = contextFor(options.secureContext, options);
 
   let socket = options.socket;
-  if (!socket) {
-    const netOpts = options.path
-      ? { path: options.path, allowHalfOpen: true }
-      : {
-          port: options.port as number,
-          host,
-          localAddress: options.localAddress,
-          family: options.family,
-          allowHalfOpen: true, // the TLSSocket applies allowHalfOpen, after close_notify
-        };
-    socket = net.connect(netOpts as net.NetConnectOpts);
-  }
+  socket ??= net.connect(netOptions(options, host));
   const tls = new TLSSocket(socket, { ...options, isServer: false, host });
   if (options.timeout) tls.setTimeout(options.timeout);
   if (cb) tls.once('secureConnect', cb);

@@ -28,7 +28,6 @@ export const INIT = {
   POST_HANDSHAKE_AUTH: 1 << 14,
   ENABLE_RAWPK: 1 << 18,
   AUTO_REAUTH: 1 << 19,
-  NO_AUTO_SEND_TICKET: 1 << 21,
   NO_TICKETS_TLS12: 1 << 23,
 } as const;
 

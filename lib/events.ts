@@ -1,5 +1,7 @@
 // Event maps: one interface per class; TLSSocket and Server derive typed on/once/off/emit from
-// them, so a misspelled event name or a listener of the wrong type does not compile.
+// them, so a misspelled event name or a listener of the wrong type does not compile. Names of no
+// map (an application's own events, as Node's typings allow) take any listener, unless spelled
+// like one of the map's names: their first five letters (any case) are those of no mapped name.
 import type * as net from 'net';
 import type { ReauthRequest, RehandshakeRequest } from './reauth';
 import type { TLSSocket } from './tls-socket';
@@ -43,12 +45,45 @@ export interface TLSSocketEvents {
   unpipe: (src: NodeJS.ReadableStream) => void;
   newListener: (event: string | symbol, listener: (...args: unknown[]) => void) => void;
   removeListener: (event: string | symbol, listener: (...args: unknown[]) => void) => void;
+  // net.Socket's own, as Node's typings have them.
+  lookup: (err: Error | null, address: string, family: string | number, host: string) => void;
+  connectionAttempt: (ip: string, port: number, family: number) => void;
+  connectionAttemptFailed: (ip: string, port: number, family: number, error: Error) => void;
+  connectionAttemptTimeout: (ip: string, port: number, family: number) => void;
 }
+
+type Prefix<S extends string> = S extends `${infer A}${infer B}${infer C}${infer D}${infer E}${string}` ? `${A}${B}${C}${D}${E}` : S;
+
+/**
+ * `E` if it is a name of map `M`, a symbol, a name of no mapped event not spelled like one, or
+ * the type `string` itself; never otherwise (a misspelling of a mapped name).
+ */
+export type EventName<M, E> = E extends keyof M
+  ? E
+  : E extends symbol
+    ? E
+    : E extends string
+      ? string extends E
+        ? E
+        : Lowercase<E> extends `${Lowercase<Prefix<keyof M & string>>}${string}`
+          ? never
+          : E
+      : never;
+
+/** The listener of event `E`: the map's type, or any function for an event of no map. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Listener<M, E> = E extends keyof M ? M[E] : (...args: any[]) => void;
+/** The arguments `emit(E, ...)` takes. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type EmitArgs<M, E> = E extends keyof M ? (M[E] extends (...args: infer A) => void ? A : never) : any[];
 
 export interface ServerEvents {
   secureConnection: (socket: TLSSocket) => void;
-  /** An error before the handshake completed; the socket is destroyed. */
-  tlsClientError: (err: TLSError, socket: TLSSocket | net.Socket) => void;
+  /**
+   * An error before the handshake completed; the socket is destroyed. Typed as Node's: the
+   * connection's TLSSocket; when the TLS session could not even be set up, the raw net.Socket.
+   */
+  tlsClientError: (err: TLSError, socket: TLSSocket) => void;
   connection: (socket: net.Socket) => void;
   keylog: (line: Buffer, socket: TLSSocket) => void;
   /** A client asked for OCSP stapling: call back with a DER response (or null for none). */

@@ -2,15 +2,16 @@
 import * as nodeTls from 'tls';
 import { binding } from './native';
 import { opensslName, gnutlsSuiteToIana } from './ciphers/index';
-import { priorityFor } from './secure-context';
+import { TLSVersion, priorityFor } from './secure-context';
+import { exposeDefaults } from './defaults';
+import { callableClass, rootCertificates as trustedRoots } from './module-surface';
+import { Server as ServerClass } from './server';
 
 export { TLSError } from './errors';
 export {
   SecureContext,
   SecureContextOptions,
   createSecureContext,
-  DEFAULT_MIN_VERSION,
-  DEFAULT_MAX_VERSION,
   TLSVersion,
 } from './secure-context';
 export {
@@ -23,7 +24,10 @@ export {
   NegotiatedParameters,
 } from './tls-socket';
 export { PeerPublicKey, ServerPskCallback, ClientPskCallback, ChannelBindingType, publicKeyPin } from './features';
-export { Server, TlsOptions, createServer, DEFAULT_HANDSHAKE_TIMEOUT } from './server';
+export { TlsOptions, createServer, DEFAULT_HANDSHAKE_TIMEOUT } from './server';
+/** Node's tls.Server: a class that may also be called without `new`. */
+export type Server = ServerClass;
+export const Server = callableClass(ServerClass);
 export { connect, ConnectionOptions } from './connect';
 export { TLSSocketEvents, ServerEvents } from './events';
 export {
@@ -39,8 +43,18 @@ export { checkServerIdentity, PeerCertificate, DetailedPeerCertificate } from '.
 /** Node's default cipher list string (informational; GnuTLS priorities decide). */
 export const DEFAULT_CIPHERS = nodeTls.DEFAULT_CIPHERS;
 export const DEFAULT_ECDH_CURVE = 'auto';
-export const CLIENT_RENEG_LIMIT = 3;
-export const CLIENT_RENEG_WINDOW = 600;
+export { convertALPNProtocols, createSecurePair } from './module-surface';
+export { SecurePair } from './secure-pair';
+
+// Settable at run time, as Node's are: read where used (lib/defaults.ts).
+export declare let DEFAULT_MIN_VERSION: TLSVersion;
+export declare let DEFAULT_MAX_VERSION: TLSVersion;
+export declare let CLIENT_RENEG_LIMIT: number;
+export declare let CLIENT_RENEG_WINDOW: number;
+exposeDefaults(module.exports);
+/** The CA certificates trusted when no `ca` is given (GnuTLS's system store), PEM, frozen. */
+export declare const rootCertificates: readonly string[];
+Object.defineProperty(module.exports, 'rootCertificates', { enumerable: true, configurable: false, get: trustedRoots });
 
 /** The GnuTLS version the addon runs against. */
 export const gnutlsVersion: string = binding.version();

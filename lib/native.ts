@@ -20,6 +20,8 @@ export interface NativeInfo {
   ownCertType: string | null;
   peerCertType: string | null;
   statusRequested: boolean;
+  /** Server: the ALPN protocols the ClientHello offered (null: no ALPN extension). */
+  clientAlpn: string[] | null;
   pskIdentity: string | null;
   dhBits: number;
 }
@@ -71,8 +73,6 @@ export interface NativeSession {
   send(data: Buffer | Buffer[], slab: Buffer, offset: number): number;
   output(): Buffer | undefined;
   bye(): number;
-  /** Server, TLS 1.3: send n NewSessionTickets (gnutls_session_ticket_send). */
-  sendTickets(n: number): number;
   /** Client: NewSessionTickets received since the last call. */
   takeTicketCount(): number;
   reauth(): number;
@@ -118,6 +118,8 @@ export interface NativeBinding {
   liveSessions(): number;
   cipherSuites(priority: string): NativeCipherSuite[];
   addPkcs11Provider(modulePath: string): void;
+  /** The CA certificates of GnuTLS's system trust store, DER. */
+  systemTrust(): Buffer[];
 }
 
 export const binding = load(path.join(__dirname, '..')) as NativeBinding;

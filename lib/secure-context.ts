@@ -3,6 +3,11 @@ import { X509Certificate, constants as cryptoConstants, createPrivateKey, create
 import { binding, NativeContext } from './native';
 import { choicePriority, parseCiphers } from './ciphers/index';
 import { TLSError, nodeError } from './errors';
+import { tlsDefaults } from './defaults';
+import { secureProtocolVersions } from './secure-protocol';
+import { pairKeysWithCerts } from './key-pairing';
+import { withPlainCertificates } from './pem';
+import { codedError } from './arg-errors';
 
 export type BinaryLike = string | Buffer;
 export interface KeyObjectLike {
@@ -22,12 +27,17 @@ export interface SecureContextOptions {
   ca?: BinaryLike | BinaryLike[];
   pfx?: BinaryLike | Array<BinaryLike | PxfObjectLike>;
   crl?: BinaryLike | BinaryLike[];
-  minVersion?: TLSVersion;
-  maxVersion?: TLSVersion;
+  minVersion?: TLSVersion | null;
+  maxVersion?: TLSVersion | null;
+  /**
+   * An OpenSSL method name (Node's option): 'TLS_method'/'SSLv23_method' (any version),
+   * 'TLSv1_2_method', ... with their _server/_client variants. Not with minVersion/maxVersion.
+   */
+  secureProtocol?: string | null;
   /** OpenSSL-style cipher list (Node's option); mapped to GnuTLS where a mapping exists. */
-  ciphers?: string;
+  ciphers?: string | null;
   /** A raw GnuTLS priority string; wins over `ciphers`. */
-  priority?: string;
+  priority?: string | null;
   /** Permit renegotiation without RFC 5746 safe renegotiation (adds GnuTLS's %UNSAFE_RENEGOTIATION). */
   allowUnsafeRenegotiation?: boolean;
   /**
@@ -53,8 +63,6 @@ type ContextInput = SecureContextOptions & { pskCallback?: unknown; honorCipherO
 
 const SERVER_PREFERENCE = cryptoConstants.SSL_OP_CIPHER_SERVER_PREFERENCE;
 
-export const DEFAULT_MIN_VERSION: TLSVersion = 'TLSv1.2';
-export const DEFAULT_MAX_VERSION: TLSVersion = 'TLSv1.3';
 const VERSION_ORDER: TLSVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 const VERSION_TOKEN: Record<TLSVersion, string> = {
   TLSv1: 'VERS-TLS1.0',
@@ -93,10 +101,11 @@ const PSK_KX = ':+ECDHE-PSK:+DHE-PSK:+PSK';
 
 function basePriority(o: ContextInput): string {
   const psk = Boolean(o.pskCallback);
-  const explicitVersions = o.minVersion !== undefined || o.maxVersion !== undefined;
-  let min = o.minVersion ?? DEFAULT_MIN_VERSION;
-  const max = o.maxVersion ?? DEFAULT_MAX_VERSION;
-  if (o.priority !== undefined) {
+  // null means "not set", as with Node.
+  const method = secureProtocolVersions(o);
+  const explicitVersions = method !== null || o.minVersion != null || o.maxVersion != null;
+  let [min, max] = method ?? [o.minVersion ?? tlsDefaults.minVersion, o.maxVersion ?? tlsDefaults.maxVersion];
+  if (o.priority != null) {
     if (typeof o.priority !== 'string') throw invalidArg('priority', 'a string', o.priority);
     const p = psk ? `${o.priority}${PSK_KX}` : o.priority;
     return explicitVersions ? `${p}:${versionTokens(min, max)}` : p;
@@ -167,9 +176,11 @@ export class SecureContext {
     this.priority = priorityFor(options);
     this.context.setPriority(this.priority);
 
-    const cas = list(options.ca);
+    // A `ca` whose every certificate is dropped (see pem.ts) trusts nothing: no system store either.
+    const given = list(options.ca);
+    const cas = given.map((c) => (typeof c === 'string' || c instanceof Uint8Array ? withPlainCertificates(c) : c)).filter((c): c is BinaryLike => c !== null);
     this._caInput = cas;
-    if (cas.length === 0) {
+    if (given.length === 0) {
       try {
         this.context.useSystemTrust();
       } catch {
@@ -189,11 +200,15 @@ export class SecureContext {
     if (keys.length > 0 && certs.length === 0) {
       throw nodeError('ERR_TLS_KEY_WITHOUT_CERT', 'A private key was given without a certificate (`cert`)');
     }
-    keys.forEach((k, i) => {
+    const keyInputs = keys.map((k) => {
       const isObj = typeof k === 'object' && !Buffer.isBuffer(k) && !(k instanceof Uint8Array);
       const pem = isObj ? (k as KeyObjectLike).pem : (k as BinaryLike);
-      const pass = (isObj ? (k as KeyObjectLike).passphrase : undefined) ?? options.passphrase;
-      const cert = certs[Math.min(i, certs.length - 1)];
+      return { pem, passphrase: (isObj ? (k as KeyObjectLike).passphrase : undefined) ?? options.passphrase ?? undefined };
+    });
+    const local = (v: BinaryLike): boolean => !(typeof v === 'string' && PKCS11_URL.test(v));
+    const pairing = keyInputs.every((k) => local(k.pem)) && certs.every(local) ? pairKeysWithCerts(keyInputs, certs) : null;
+    keyInputs.forEach(({ pem, passphrase: pass }, i) => {
+      const cert = certs[pairing ? pairing[i] : Math.min(i, certs.length - 1)];
       if (typeof pem === 'string' && PKCS11_URL.test(pem)) {
         // The key stays in the token; `passphrase` is its PIN (or put pin-value in the URL).
         const c = typeof cert === 'string' && PKCS11_URL.test(cert) ? cert : toBuffer(cert, 'cert');
@@ -244,4 +259,14 @@ export class SecureContext {
 
 export function createSecureContext(options?: SecureContextOptions): SecureContext {
   return new SecureContext(options);
+}
+
+/** Anything typed as a secure context, ours or @types/node's (`{ context }`); only ours works. */
+export type SecureContextLike = SecureContext | { context: unknown };
+
+/** The context `given` (ours, checked as Node checks it), or one made from `options`. */
+export function contextFor(given: SecureContextLike | null | undefined, options: SecureContextOptions): SecureContext {
+  if (given === undefined || given === null) return createSecureContext(options);
+  if (given instanceof SecureContext) return given;
+  throw codedError(TypeError, 'ERR_TLS_INVALID_CONTEXT', 'context must be a SecureContext');
 }

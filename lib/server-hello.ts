@@ -3,13 +3,17 @@
 // ClientHello). It talks to the Server through a narrow hooks interface, and holds the transport
 // while it waits. A ClientHello may come in any number of records of any size.
 import { X509Certificate } from 'crypto';
-import { TLSError } from './errors';
-import type { SecureContext } from './secure-context';
+import { TLSError, nodeError } from './errors';
+import { ALERT_LEVEL, E } from './constants';
+import { codedError } from './arg-errors';
+import { SecureContext as SecureContextClass } from './secure-context';
+import type { SecureContext, SecureContextLike } from './secure-context';
 import { ClientHelloReader, sessionIdToLookUp } from './client-hello';
-import { E } from './constants';
 import type { Engine, Step } from './engine/engine';
 
-export type SNICallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
+export type SNICallback = (servername: string, cb: (err: Error | null, ctx?: SecureContextLike | null) => void) => void;
+/** Node's ALPNCallback: picks one of the client's protocols (undefined: none, the handshake fails). */
+export type ALPNCallback = (arg: { servername: string; protocols: string[] }) => string | undefined;
 
 /** What the pipeline needs of the Server. */
 export interface HelloHooks {
@@ -51,6 +55,7 @@ export class HelloPipeline {
     private readonly hooks: HelloHooks | undefined,
     private readonly sni: SNICallback | undefined,
     maxHandshakeSize: number,
+    private readonly alpnCallback?: ALPNCallback,
   ) {
     this.lookup = hooks?.listens('resumeSession') ? 'pending' : 'done';
     this.reader = new ClientHelloReader(maxHandshakeSize, this.lookup === 'pending');
@@ -58,7 +63,7 @@ export class HelloPipeline {
 
   /** Whether the ClientHello should pause in GnuTLS (for SNICallback or OCSPRequest). */
   get holdsHello(): boolean {
-    return this.sni !== undefined || (this.hooks?.listens('OCSPRequest') ?? false);
+    return this.sni !== undefined || this.alpnCallback !== undefined || (this.hooks?.listens('OCSPRequest') ?? false);
   }
 
   /**
@@ -138,7 +143,9 @@ export class HelloPipeline {
         this.host.fail(new TLSError(err.message, { code: 'ERR_TLS_SNI_CALLBACK', cause: err }));
         return;
       }
-      this.ocspRequest(ctx ?? engine.ctx);
+      const chosen = sniContext(ctx);
+      if (chosen instanceof Error) this.host.fail(chosen);
+      else this.ocspRequest(chosen ?? engine.ctx);
     });
   }
 
@@ -166,6 +173,51 @@ export class HelloPipeline {
 
   private proceed(ctx: SecureContext, ocsp: Buffer | null): void {
     this.hold(false);
+    if (!this.selectAlpn()) return;
     this.host.apply(this.host.engine.resumeHello(ctx, ocsp));
   }
+
+  /** ALPNCallback, as Node runs it: only for a client that offered ALPN; false when it failed. */
+  private selectAlpn(): boolean {
+    const cb = this.alpnCallback;
+    const engine = this.host.engine;
+    const { clientAlpn: protocols, serverName } = engine.session.info();
+    if (!cb || !protocols) return true;
+    let chosen: unknown;
+    try {
+      // Without SNI Node passes false (typed string by @types/node, as here).
+      chosen = cb({ servername: serverName ?? (false as unknown as string), protocols: [...protocols] });
+    } catch (err) {
+      this.host.fail(err as Error);
+      return false;
+    }
+    if (chosen === undefined) {
+      const err = nodeError('ERR_SSL_NO_APPLICATION_PROTOCOL', 'no application protocol: ALPNCallback chose none', { alert: 'no_application_protocol' });
+      this.host.apply(engine.reject(ALERT_LEVEL.FATAL, NO_APPLICATION_PROTOCOL, err));
+      return false;
+    }
+    if (typeof chosen !== 'string' || !protocols.includes(chosen)) {
+      const msg = `ALPN callback returned a value (${String(chosen)}) that did not match any of the client's offered protocols (${protocols.join(', ')})`;
+      this.host.fail(codedError(TypeError, 'ERR_TLS_ALPN_CALLBACK_INVALID_RESULT', msg));
+      return false;
+    }
+    engine.selectAlpn(chosen);
+    return true;
+  }
+}
+
+/** TLS alert 120 (RFC 7301). */
+const NO_APPLICATION_PROTOCOL = 120;
+
+/**
+ * What an SNICallback answered, as Node takes it: a SecureContext (or an object holding one in
+ * `context`); a non-object means the default; any other object is Node's "Invalid SNI context".
+ */
+function sniContext(answer: unknown): SecureContext | undefined | Error {
+  if (!answer) return undefined;
+  const inner = (answer as { context?: unknown }).context;
+  const ctx = inner instanceof SecureContextClass ? inner : answer;
+  if (ctx instanceof SecureContextClass) return ctx;
+  if (typeof ctx !== 'object' && typeof ctx !== 'function') return undefined;
+  return new TypeError('Invalid SNI context'); // Node's has no code
 }

@@ -1,21 +1,24 @@
 // Server: a net.Server whose connections are wrapped in server-side TLSSockets.
 import * as net from 'net';
 import { hkdfSync } from 'crypto';
-import { SecureContext, SecureContextOptions, createSecureContext } from './secure-context';
+import { SecureContext, SecureContextLike, SecureContextOptions, contextFor, createSecureContext } from './secure-context';
 import { SNICallback, TLSSocket, TLSSocketOptions } from './tls-socket';
-import type { ServerEvents } from './events';
+import type { EmitArgs, EventName, Listener, ServerEvents } from './events';
 import type { ServerPskCallback } from './features';
 import { TLSError, nodeError } from './errors';
 import { maxHandshakeSize } from './client-hello';
+import { codedError } from './arg-errors';
 
 export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   requestCert?: boolean;
   rejectUnauthorized?: boolean;
   ALPNProtocols?: TLSSocketOptions['ALPNProtocols'];
   SNICallback?: SNICallback;
+  /** Picks the protocol from the client's ALPN list: ({ servername, protocols }) → one of them. */
+  ALPNCallback?: TLSSocketOptions['ALPNCallback'];
   /** Milliseconds a client has to finish the handshake (default 120000, like Node). */
   handshakeTimeout?: number;
-  secureContext?: SecureContext;
+  secureContext?: SecureContextLike | null;
   highWaterMark?: number;
   renegotiation?: TLSSocketOptions['renegotiation'];
   allowIdentityChange?: boolean;
@@ -23,7 +26,7 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   verifyClient?: TLSSocketOptions['verifyClient'];
   verifyClientOnce?: boolean;
   /** Seconds a TLS 1.2 session stays resumable from the server's session-ID cache (default 300). */
-  sessionTimeout?: number;
+  sessionTimeout?: number | null;
   /** Node's server PSK callback: (socket, identity) → key | null. */
   pskCallback?: ServerPskCallback;
   /** TLS 1.2: the PSK identity hint sent to clients. */
@@ -32,7 +35,7 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
    * Session-ticket keys shared by servers that should resume each other's sessions: 48 bytes
    * (Node's format; expanded to GnuTLS's key with HKDF-SHA256) or 64 bytes (GnuTLS's own key).
    */
-  ticketKeys?: Buffer;
+  ticketKeys?: Buffer | null;
   /** Handshake message bytes a client may send in one handshake (default 131072): see TLSSocketOptions. */
   maxHandshakeSize?: number;
 }
@@ -56,14 +59,14 @@ function hostnameRegExp(hostname: string): RegExp {
 // Typed events: see lib/events.ts.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface Server {
-  on<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
-  once<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
-  off<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
-  addListener<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
-  removeListener<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
-  prependListener<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
-  prependOnceListener<K extends keyof ServerEvents>(event: K, listener: ServerEvents[K]): this;
-  emit<K extends keyof ServerEvents>(event: K, ...args: Parameters<ServerEvents[K]>): boolean;
+  on<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  once<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  off<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  addListener<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  removeListener<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  prependListener<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  prependOnceListener<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  emit<E extends string | symbol>(event: E & EventName<ServerEvents, E>, ...args: EmitArgs<ServerEvents, E>): boolean;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -79,13 +82,16 @@ export class Server extends net.Server {
       options = {};
     }
     const opts: TlsOptions = options ?? {};
+    if (opts.ALPNCallback != null && opts.ALPNProtocols != null) {
+      throw codedError(TypeError, 'ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS', 'The ALPNCallback and ALPNProtocols TLS options are mutually exclusive');
+    }
     // Connections are half-open at TCP level: each TLSSocket applies allowHalfOpen itself.
     super({ allowHalfOpen: true, pauseOnConnect: opts.pauseOnConnect });
     this._tlsOptions = opts;
     maxHandshakeSize(opts.maxHandshakeSize); // checked once here, not per connection
-    this._context = opts.secureContext ?? createSecureContext(opts);
-    if (opts.sessionTimeout !== undefined) this._context.context.setSessionCache(SESSION_CACHE_SIZE, opts.sessionTimeout);
-    if (opts.ticketKeys !== undefined) this.setTicketKeys(opts.ticketKeys);
+    this._context = contextFor(opts.secureContext, opts);
+    if (opts.sessionTimeout != null) this._context.context.setSessionCache(SESSION_CACHE_SIZE, opts.sessionTimeout);
+    if (opts.ticketKeys != null) this.setTicketKeys(opts.ticketKeys);
     this.on('connection', (raw: net.Socket) => this._wrap(raw));
     if (listener) this.on('secureConnection', listener);
   }
@@ -103,6 +109,7 @@ export class Server extends net.Server {
         requestCert: o.requestCert,
         rejectUnauthorized: o.rejectUnauthorized,
         ALPNProtocols: o.ALPNProtocols,
+        ALPNCallback: typeof o.ALPNCallback === 'function' ? o.ALPNCallback : undefined,
         SNICallback: sni,
         handshakeTimeout: o.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
         allowHalfOpen: o.allowHalfOpen,
@@ -119,7 +126,7 @@ export class Server extends net.Server {
     } catch (err) {
       raw.destroy();
       const e = err instanceof TLSError ? err : new TLSError(String((err as Error)?.message ?? err), { code: 'ERR_TLS_SETUP', cause: err });
-      this.emit('tlsClientError', e, raw);
+      this.emit('tlsClientError', e, raw as TLSSocket); // no TLSSocket could be made (see ServerEvents)
       return;
     }
     void sock;
@@ -133,8 +140,8 @@ export class Server extends net.Server {
   }
 
   /** Serve `context` (or options for one) to clients whose SNI matches `hostname` (wildcards allowed). */
-  addContext(hostname: string, context: SecureContext | SecureContextOptions): void {
-    const ctx = context instanceof SecureContext ? context : createSecureContext(context as SecureContextOptions);
+  addContext(hostname: string, context: SecureContextLike | SecureContextOptions): void {
+    const ctx = 'context' in context ? contextFor(context, {}) : createSecureContext(context as SecureContextOptions);
     if (this._ticketKeys) ctx.context.setTicketKey(ticketMasterKey(this._ticketKeys));
     this._contexts.push([hostnameRegExp(hostname), ctx]);
   }
@@ -144,15 +151,15 @@ export class Server extends net.Server {
     this._tlsOptions = { ...this._tlsOptions, ...options };
     this._context = createSecureContext(this._tlsOptions);
     const timeout = this._tlsOptions.sessionTimeout;
-    if (timeout !== undefined) this._context.context.setSessionCache(SESSION_CACHE_SIZE, timeout);
+    if (timeout != null) this._context.context.setSessionCache(SESSION_CACHE_SIZE, timeout);
     if (this._ticketKeys) this._context.context.setTicketKey(ticketMasterKey(this._ticketKeys));
   }
 
   /** The session-ticket keys: as given to setTicketKeys()/`ticketKeys`, else GnuTLS's 64-byte key. */
-  getTicketKeys(): Buffer {
+  getTicketKeys(): Buffer<ArrayBuffer> {
     if (this._ticketKeys) return Buffer.from(this._ticketKeys);
     this._context.context.enableTickets();
-    return this._context.context.getTicketKey() as Buffer;
+    return this._context.context.getTicketKey() as Buffer<ArrayBuffer>;
   }
 
   /** Replace the session-ticket keys (48 or 64 bytes) for every context of this server. */

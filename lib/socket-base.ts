@@ -10,16 +10,31 @@ import { CHANNEL_BINDINGS, ChannelBindingType, PeerPublicKey, peerPublicKey } fr
 import { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters, cipherOf, ephemeralKeyInfo, negotiatedParameters, protocolName } from './negotiated';
 import { DetailedPeerCertificate, PeerCertificate, peerCertificate } from './verify';
 import { RAW_PUBLIC_KEY } from './engine/verification';
+import type { WritePath } from './write-path';
+import type { SecureContextLike, SecureContextOptions } from './secure-context';
+import { checkInt32, invalidArgType, unsupported } from './arg-errors';
+
+/** A Buffer of its own memory (what Node's getters return; @types/node's NonSharedBuffer). */
+export type OwnBuffer = Buffer<ArrayBuffer>;
+
+/** What authorizationError holds: a string (or null), typed to fit @types/node's `Error`. */
+export type AuthorizationError = string & Error;
 
 export abstract class SocketBase extends net.Socket {
   readonly encrypted = true;
   authorized = false;
-  authorizationError: string | null = null;
+  /**
+   * Why the peer was not authorized, e.g. 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'; null when it was (or
+   * was not checked). A string or null at run time, as with Node; typed so that the socket is
+   * assignable to @types/node's TLSSocket, which declares it an Error.
+   */
+  authorizationError: AuthorizationError = null as unknown as AuthorizationError;
   alpnProtocol: string | false | null = null;
   servername: string | false | null = null;
   /** The Duplex carrying the ciphertext. */
   readonly socket: Duplex;
   protected abstract _engine: Engine;
+  protected abstract readonly _writes: WritePath;
   protected readonly _isServer: boolean;
   /** Plaintext bytes pushed to the reader / accepted from writers (Node's bytesRead/bytesWritten for TLS). */
   protected _plainRead = 0;
@@ -113,16 +128,18 @@ export abstract class SocketBase extends net.Socket {
     return e && e.state !== 'closed' && e.info ? e : null;
   }
 
+  // Like Node's, whose handle is gone once the socket is destroyed, these answer null then.
   getProtocol(): string | null {
-    return protocolName(this._engine?.info ?? null);
+    return this.destroyed ? null : protocolName(this._engine?.info ?? null);
   }
 
-  getCipher(): CipherNameAndProtocol | undefined {
-    return cipherOf(this._engine?.info ?? null);
+  /** Typed as Node's; null once the socket is destroyed, as Node's is. */
+  getCipher(): CipherNameAndProtocol {
+    return (this.destroyed ? null : cipherOf(this._engine?.info ?? null)) as CipherNameAndProtocol;
   }
 
-  getEphemeralKeyInfo(): EphemeralKeyInfo | null {
-    return ephemeralKeyInfo(this._engine?.info ?? null, this._isServer);
+  getEphemeralKeyInfo(): EphemeralKeyInfo | object | null {
+    return this.destroyed ? null : ephemeralKeyInfo(this._engine?.info ?? null, this._isServer);
   }
 
   /** What GnuTLS negotiated, in its own names. */
@@ -175,20 +192,51 @@ export abstract class SocketBase extends net.Socket {
     return own ? new X509Certificate(own) : undefined;
   }
 
-  getSession(): Buffer | undefined {
-    return this._live?.session.sessionData();
+  getSession(): OwnBuffer | undefined {
+    return this.destroyed ? (null as unknown as undefined) : (this._live?.session.sessionData() as OwnBuffer | undefined);
   }
 
+  /** Typed as Node's; null once the socket is destroyed, as Node's is. */
   isSessionReused(): boolean {
-    return this._engine?.info?.resumed ?? false;
+    return this.destroyed ? (null as unknown as boolean) : this._engine?.info?.resumed ?? false;
   }
 
-  getFinished(): Buffer | undefined {
-    return this._live?.session.finished(false);
+  getFinished(): OwnBuffer | undefined {
+    return this.destroyed ? (null as unknown as undefined) : (this._live?.session.finished(false) as OwnBuffer | undefined);
   }
 
-  getPeerFinished(): Buffer | undefined {
-    return this._live?.session.finished(true);
+  getPeerFinished(): OwnBuffer | undefined {
+    return this.destroyed ? (null as unknown as undefined) : (this._live?.session.finished(true) as OwnBuffer | undefined);
+  }
+
+  /** Server: undefined, as Node's. Client: GnuTLS does not hand out the ticket it holds. */
+  getTLSTicket(): OwnBuffer | undefined {
+    if (this.destroyed) return null as unknown as undefined;
+    if (this._isServer) return undefined;
+    throw unsupported('getTLSTicket()', 'GnuTLS does not expose the session ticket; getSession() has the session with it');
+  }
+
+  getSharedSigalgs(): string[] {
+    if (this.destroyed) return null as unknown as string[];
+    throw unsupported('getSharedSigalgs()', 'GnuTLS does not report the signature algorithms both peers share');
+  }
+
+  /** Node's setKeyCert: the credentials are the session's from its creation in GnuTLS. */
+  setKeyCert(_context: SecureContextLike | SecureContextOptions): void {
+    throw unsupported('setKeyCert()', "a GnuTLS session's credentials are fixed when it is made; give them as the socket's options (or in an SNICallback)");
+  }
+
+  enableTrace(): void {
+    throw unsupported('enableTrace()', "GnuTLS has no per-connection protocol trace (set GNUTLS_DEBUG_LEVEL for the library's log)");
+  }
+
+  /** Node's setMaxSendFragment: records of at most `size` plaintext bytes (512..16384); false outside. */
+  setMaxSendFragment(size: number): boolean {
+    if (typeof size !== 'number') throw invalidArgType('size', 'of type number', size);
+    checkInt32('size', size);
+    if (size < 512 || size > 16384) return false;
+    this._writes.maxFragment = size;
+    return true;
   }
 
   /** The peer's public key (from its certificate or its RFC 7250 raw key) with its SPKI pin. */
@@ -209,7 +257,7 @@ export abstract class SocketBase extends net.Socket {
     return e;
   }
 
-  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): OwnBuffer {
     if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) {
       throw nodeError('ERR_INVALID_ARG_TYPE', 'The "length" argument must be a non-negative integer');
     }
@@ -217,7 +265,7 @@ export abstract class SocketBase extends net.Socket {
     if (context !== undefined && !(context instanceof Uint8Array)) {
       throw nodeError('ERR_INVALID_ARG_TYPE', 'The "context" argument must be a Buffer');
     }
-    return this._established().session.exportKeyingMaterial(label, length, context ? Buffer.from(context) : undefined);
+    return this._established().session.exportKeyingMaterial(label, length, context ? Buffer.from(context) : undefined) as OwnBuffer;
   }
 
   /**

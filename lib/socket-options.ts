@@ -1,22 +1,25 @@
 // The options of a TLSSocket, and what the engine and its parts are configured with from them.
-import type { SecureContext, SecureContextOptions } from './secure-context';
+import type { SecureContextLike, SecureContextOptions } from './secure-context';
 import type { ClientPskCallback, ServerPskCallback } from './features';
 import type { PeerCertificate } from './verify';
 import type { Server } from './server';
 import type { RenegotiationPolicy } from './reauth';
-import type { SNICallback, HelloHooks } from './server-hello';
+import type { ALPNCallback, SNICallback, HelloHooks } from './server-hello';
 import type { OperationsConfig } from './engine/operations';
 import { maxHandshakeSize } from './client-hello';
 import { SessionSpec, VerifyClientMode, defaultServername, verifyClientMode } from './engine/session-setup';
+import { tlsDefaults } from './defaults';
 
 export interface TLSSocketOptions extends SecureContextOptions {
   isServer?: boolean;
   server?: Server;
-  secureContext?: SecureContext;
+  secureContext?: SecureContextLike | null;
   requestCert?: boolean;
   rejectUnauthorized?: boolean;
-  ALPNProtocols?: Array<string | Buffer | Uint8Array> | Buffer | Uint8Array;
+  ALPNProtocols?: ReadonlyArray<string | Buffer | Uint8Array> | NodeJS.ArrayBufferView;
   SNICallback?: SNICallback;
+  /** Server: picks the protocol from the client's ALPN list (not with ALPNProtocols). */
+  ALPNCallback?: ALPNCallback;
   session?: Buffer;
   servername?: string;
   /** The host the client connected to; the default servername and identity to check. */
@@ -65,9 +68,9 @@ export interface TLSSocketOptions extends SecureContextOptions {
 /** The ALPN names from Node's forms: an array of strings/Buffers, or the wire format. */
 export function alpnList(p: TLSSocketOptions['ALPNProtocols']): string[] {
   if (!p) return [];
-  if (Buffer.isBuffer(p) || (p instanceof Uint8Array && !Array.isArray(p))) {
+  if (ArrayBuffer.isView(p)) {
     // Node also accepts the wire format: length-prefixed names.
-    const b = Buffer.from(p as Uint8Array);
+    const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
     const out: string[] = [];
     for (let i = 0; i < b.length; i += 1 + b[i]) out.push(b.subarray(i + 1, i + 1 + b[i]).toString('latin1'));
     return out;
@@ -121,9 +124,7 @@ export function operationsConfig(o: TLSSocketOptions, socket: { listenerCount(ev
 
 /** tls.CLIENT_RENEG_LIMIT / CLIENT_RENEG_WINDOW as they are now (a program may set them, as on Node's). */
 function renegLimits(): { limit: number; windowS: number } {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires -- read at run time, not at load
-  const m = require('./index') as { CLIENT_RENEG_LIMIT: number; CLIENT_RENEG_WINDOW: number };
-  return { limit: m.CLIENT_RENEG_LIMIT, windowS: m.CLIENT_RENEG_WINDOW };
+  return { limit: tlsDefaults.clientRenegLimit, windowS: tlsDefaults.clientRenegWindow };
 }
 
 /** The Server events the ClientHello pipeline uses. */

@@ -6,11 +6,11 @@ import { Duplex } from 'stream';
 import * as net from 'net';
 import { ALERT_LEVEL, SFLAGS } from './constants';
 import { TLSError, nodeError } from './errors';
-import { createSecureContext } from './secure-context';
+import { contextFor } from './secure-context';
 import { appendKeylog, keylogFile } from './features';
 import type { DetailedPeerCertificate } from './verify';
 import type { Server } from './server';
-import type { TLSSocketEvents } from './events';
+import type { EmitArgs, EventName, Listener, TLSSocketEvents } from './events';
 import { KeyUpdateOptions, ReauthOptions, ReauthRequest, RehandshakeOptions, RehandshakeRequest } from './reauth';
 import { Engine, Item, Step } from './engine/engine';
 import { verifyClientMode } from './engine/session-setup';
@@ -18,27 +18,27 @@ import { verifyPeer } from './engine/verification';
 import { HelloPipeline } from './server-hello';
 import { maxHandshakeSize } from './client-hello';
 import { OperationQueue } from './operation-queue';
-import { SocketBase } from './socket-base';
+import { AuthorizationError, SocketBase } from './socket-base';
 import { ShutdownState } from './shutdown';
 import { WritePath, WriteCallback } from './write-path';
 import { TLSSocketOptions, helloHooks, operationsConfig, sessionSpec } from './socket-options';
 
 export type { TLSSocketOptions } from './socket-options';
-export type { SNICallback } from './server-hello';
+export type { SNICallback, ALPNCallback } from './server-hello';
 export type { VerifyClientMode } from './engine/session-setup';
 export type { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters } from './negotiated';
 
 // Typed events: see lib/events.ts.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface TLSSocket {
-  on<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  once<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  off<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  addListener<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  removeListener<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  prependListener<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  prependOnceListener<K extends keyof TLSSocketEvents>(event: K, listener: TLSSocketEvents[K]): this;
-  emit<K extends keyof TLSSocketEvents>(event: K, ...args: Parameters<TLSSocketEvents[K]>): boolean;
+  on<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  once<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  off<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  addListener<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  removeListener<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  prependListener<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  prependOnceListener<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  emit<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, ...args: EmitArgs<TLSSocketEvents, E>): boolean;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -51,7 +51,7 @@ export class TLSSocket extends SocketBase {
   private readonly _ops: OperationQueue;
   private readonly _shutdown: ShutdownState;
   private readonly _keylogFile: string | undefined;
-  private readonly _writes: WritePath;
+  protected readonly _writes: WritePath;
   private _handshakeTimer: NodeJS.Timeout | null = null;
   private _failed = false;
   /** Server: 'secureConnection' was emitted (before it, errors go to 'tlsClientError'). */
@@ -70,9 +70,11 @@ export class TLSSocket extends SocketBase {
     super(transport, options.isServer === true, options);
     this._options = options;
     this._server = options.server;
-    const ctx = options.secureContext ?? createSecureContext(options);
+    const ctx = contextFor(options.secureContext, options);
     this._keylogFile = keylogFile();
-    this._hello = this._isServer ? new HelloPipeline(this, helloHooks(this._server), options.SNICallback, maxHandshakeSize(options.maxHandshakeSize)) : null;
+    this._hello = this._isServer
+      ? new HelloPipeline(this, helloHooks(this._server), options.SNICallback, maxHandshakeSize(options.maxHandshakeSize), options.ALPNCallback)
+      : null;
     const spec = sessionSpec(options, this, {
       isServer: this._isServer,
       keylogFile: this._keylogFile,
@@ -221,7 +223,7 @@ export class TLSSocket extends SocketBase {
         return;
       case 'verified':
         this.authorized = item.authorized;
-        this.authorizationError = item.error;
+        this.authorizationError = item.error as AuthorizationError;
         return;
       case 'error':
         if (item.err) this._fail(item.err);
@@ -326,7 +328,7 @@ export class TLSSocket extends SocketBase {
       checkServerIdentity: o.checkServerIdentity,
     });
     this.authorized = verdict.authorized;
-    this.authorizationError = verdict.authorizationError;
+    this.authorizationError = verdict.authorizationError as AuthorizationError;
     if (!verdict.reject) return true;
     this._apply(e.reject(ALERT_LEVEL.FATAL, verdict.reject.alert, verdict.reject.err));
     return false;

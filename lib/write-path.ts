@@ -42,6 +42,8 @@ const destroyedError = (): Error => nodeError('ERR_STREAM_DESTROYED', 'Cannot ca
 export class WritePath {
   private pending: Array<{ chunks: Buffer[]; cb: WriteCallback }> = [];
   private pendingFinal: WriteCallback | null = null;
+  /** Largest plaintext per record (setMaxSendFragment); below 16384 each record is its own send. */
+  maxFragment = 16384;
 
   constructor(private readonly h: WriteHost) {}
 
@@ -60,11 +62,14 @@ export class WritePath {
       if (!err) this.h.written(total);
       cb(err);
     };
-    if (chunks.length === 1 && total > SLICE) this.slices(chunks[0], 0, done);
+    if (this.maxFragment < 16384 && total > this.maxFragment) {
+      this.slices(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total), 0, done, this.maxFragment);
+    } else if (chunks.length === 1 && total > SLICE) this.slices(chunks[0], 0, done, SLICE);
     else this.encrypt(chunks.length === 1 ? chunks[0] : chunks, total, done);
   }
 
-  private slices(buf: Buffer, off: number, cb: WriteCallback): void {
+  /** Encrypts `buf` from `off` in sends of `size` bytes (one record each when size <= 16384). */
+  private slices(buf: Buffer, off: number, cb: WriteCallback, size: number): void {
     if (off >= buf.length) {
       cb();
       return;
@@ -74,10 +79,10 @@ export class WritePath {
       this.pending.push({ chunks: [buf.subarray(off)], cb });
       return;
     }
-    const end = Math.min(buf.length, off + SLICE);
+    const end = Math.min(buf.length, off + size);
     this.encrypt(buf.subarray(off, end), end - off, (err) => {
       if (err) cb(err);
-      else this.slices(buf, end, cb);
+      else this.slices(buf, end, cb, size);
     });
   }
 

@@ -19,6 +19,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod("liveSessions", &Addon::LiveSessions),
       InstanceMethod("cipherSuites", &Addon::CipherSuites),
       InstanceMethod("addPkcs11Provider", &Addon::AddPkcs11Provider),
+      InstanceMethod("systemTrust", &Addon::SystemTrust),
   });
 }
 
@@ -93,6 +94,34 @@ Napi::Value Addon::AddPkcs11Provider(const Napi::CallbackInfo& info) {
   int ret = gnutls_pkcs11_add_provider(path.c_str(), nullptr);
   if (ret < 0) ThrowGnutls(info.Env(), ret, "cannot load PKCS#11 module " + path);
   return info.Env().Undefined();
+}
+
+// systemTrust(): the CA certificates of GnuTLS's system trust store, DER, in the store's order.
+Napi::Value Addon::SystemTrust(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  gnutls_x509_trust_list_t list = nullptr;
+  int ret = gnutls_x509_trust_list_init(&list, 0);
+  if (ret < 0) ThrowGnutls(env, ret, "cannot create a trust list");
+  Napi::Array out = Napi::Array::New(env);
+  ret = gnutls_x509_trust_list_add_system_trust(list, 0, 0);
+  if (ret < 0) {
+    gnutls_x509_trust_list_deinit(list, 1);
+    ThrowGnutls(env, ret, "cannot load the system trust store");
+  }
+  gnutls_x509_trust_list_iter_t iter = nullptr;
+  gnutls_x509_crt_t crt = nullptr;
+  while (gnutls_x509_trust_list_iter_get_ca(list, &iter, &crt) == 0) {
+    gnutls_datum_t der = {nullptr, 0};
+    if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der) == 0) {
+      out.Set(out.Length(), Napi::Buffer<unsigned char>::Copy(env, der.data, der.size));
+      gnutls_free(der.data);
+    }
+    gnutls_x509_crt_deinit(crt);
+    crt = nullptr;
+  }
+  gnutls_x509_trust_list_iter_deinit(iter);
+  gnutls_x509_trust_list_deinit(list, 1);
+  return out;
 }
 
 Napi::Error MakeGnutlsError(Napi::Env env, int code, const std::string& what) {

@@ -30,6 +30,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Version(const Napi::CallbackInfo& info);
   Napi::Value LiveSessions(const Napi::CallbackInfo& info);
   Napi::Value CipherSuites(const Napi::CallbackInfo& info);
+  Napi::Value SystemTrust(const Napi::CallbackInfo& info);
   Napi::Value AddPkcs11Provider(const Napi::CallbackInfo& info);
 };
 

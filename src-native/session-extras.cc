@@ -1,4 +1,5 @@
 // Session: PSK, OCSP stapling, channel bindings — the features that reach beyond Node's tls.
+#include <algorithm>
 #include <cstring>
 
 #include <gnutls/crypto.h>
@@ -153,9 +154,23 @@ int Session::StapledResponse(gnutls_datum_t* resp) {
   return GnutlsCopy(resp, ocsp_response_.data(), ocsp_response_.size()) ? 0 : GNUTLS_E_MEMORY_ERROR;
 }
 
-// Looks for the status_request extension (5) in a ClientHello; GnuTLS does the parsing.
-int Session::ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned char*, unsigned) {
-  if (tls_id == 5) static_cast<Session*>(ctx)->status_requested_ = true;
+// Looks for status_request (5) and the ALPN list (16) in a ClientHello; GnuTLS splits the
+// extensions, the ALPN list (RFC 7301: a 2-byte length, then 1-byte-length names) is read here.
+int Session::ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned char* data, unsigned size) {
+  Session* self = static_cast<Session*>(ctx);
+  if (tls_id == 5) self->status_requested_ = true;
+  if (tls_id == 16) {
+    self->client_alpn_.clear();
+    self->client_alpn_seen_ = true;
+    if (size < 2) return 0;
+    size_t end = std::min<size_t>(size, 2 + (size_t{data[0]} << 8 | data[1]));
+    for (size_t i = 2; i < end;) {
+      size_t n = data[i];
+      if (i + 1 + n > end) break;
+      self->client_alpn_.emplace_back(reinterpret_cast<const char*>(data + i + 1), n);
+      i += 1 + n;
+    }
+  }
   return 0;
 }
 

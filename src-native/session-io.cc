@@ -302,14 +302,6 @@ Napi::Value Session::KeyUpdate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), gnutls_session_key_update(s, flags));
 }
 
-// sendTickets(n): gnutls_session_ticket_send() — n TLS 1.3 NewSessionTickets (server).
-Napi::Value Session::SendTickets(const Napi::CallbackInfo& info) {
-  gnutls_session_t s = Live(info);
-  CallScope scope(this);
-  unsigned n = info[0].As<Napi::Number>().Uint32Value();
-  return Napi::Number::New(info.Env(), gnutls_session_ticket_send(s, n, 0));
-}
-
 // takeTicketCount(): how many NewSessionTickets arrived since the last call (one event bit covers
 // all of them).
 Napi::Value Session::TakeTicketCount(const Napi::CallbackInfo& info) {

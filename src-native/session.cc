@@ -45,7 +45,6 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("send", &Session::Send),
                                       InstanceMethod("output", &Session::Output),
                                       InstanceMethod("bye", &Session::Bye),
-                                      InstanceMethod("sendTickets", &Session::SendTickets),
                                       InstanceMethod("takeTicketCount", &Session::TakeTicketCount),
                                       InstanceMethod("reauth", &Session::Reauth),
                                       InstanceMethod("rehandshake", &Session::Rehandshake),
@@ -426,6 +425,13 @@ Napi::Value Session::Info(const Napi::CallbackInfo& info) {
   o.Set("ownCertType", StrOrNull(env, gnutls_certificate_type_get_name(gnutls_certificate_type_get2(s, GNUTLS_CTYPE_OURS))));
   o.Set("peerCertType", StrOrNull(env, gnutls_certificate_type_get_name(gnutls_certificate_type_get2(s, GNUTLS_CTYPE_PEERS))));
   o.Set("statusRequested", Napi::Boolean::New(env, status_requested_));
+  if (client_alpn_seen_) {
+    Napi::Array offered = Napi::Array::New(env, client_alpn_.size());
+    for (size_t i = 0; i < client_alpn_.size(); i++) offered.Set(static_cast<uint32_t>(i), Napi::String::New(env, client_alpn_[i]));
+    o.Set("clientAlpn", offered);
+  } else {
+    o.Set("clientAlpn", env.Null());
+  }
   o.Set("pskIdentity", is_server_ ? StrOrNull(env, gnutls_psk_server_get_username(s)) : env.Null());
   o.Set("dhBits", Napi::Number::New(env, gnutls_dh_get_prime_bits(s)));
   o.Set("resumed", Napi::Boolean::New(env, gnutls_session_is_resumed(s) != 0));

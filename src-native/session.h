@@ -97,7 +97,6 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value Output(const Napi::CallbackInfo& info);
   Napi::Value Bye(const Napi::CallbackInfo& info);
-  Napi::Value SendTickets(const Napi::CallbackInfo& info);
   Napi::Value TakeTicketCount(const Napi::CallbackInfo& info);
   Napi::Value Reauth(const Napi::CallbackInfo& info);
   Napi::Value Rehandshake(const Napi::CallbackInfo& info);
@@ -138,6 +137,8 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::FunctionReference psk_cb_;
   std::vector<uint8_t> ocsp_response_;  // stapled when the client asks (server)
   bool status_requested_ = false;       // the ClientHello carried status_request (server)
+  bool client_alpn_seen_ = false;       // the ClientHello carried ALPN (server)
+  std::vector<std::string> client_alpn_;  // the protocols it offered, in its order
 
   RecordQueue in_;               // ciphertext fed in, not yet read by GnuTLS
   Napi::ObjectReference fed_ref_;  // the last fed Buffer while in_ reads from it

@@ -51,8 +51,6 @@ export type EngineState = 'new' | 'handshaking' | 'hello' | 'secure' | 'closed';
 
 /** Plaintext handed out per native call, at most (several records at once). */
 const MIN_READ_CHUNK = 256 * 1024;
-/** NewSessionTickets a TLS 1.3 server sends after a full handshake (OpenSSL's default). */
-const TICKETS_AFTER_FULL_HANDSHAKE = 2;
 /** Room for the plaintext of what GnuTLS may hold besides the fed bytes (one record and slack). */
 const RECORD_SLACK = 16384 + 2048;
 /** Input up to this much plaintext room goes through the scratch (then one exact-size copy). */
@@ -89,6 +87,8 @@ export class Engine {
 
   /** What new sessions are made with; kept only until the handshake is done (SNI may need one). */
   private spec: SessionSpec | null;
+  /** Server: the held ClientHello must be replayed into a fresh session (see selectAlpn). */
+  private replayHello = false;
 
   constructor(
     spec: SessionSpec,
@@ -270,7 +270,7 @@ export class Engine {
     const hello = this.helloBytes;
     this.helloBytes = null;
     try {
-      if (ctx !== this.ctx && hello) {
+      if ((ctx !== this.ctx || this.replayHello) && hello) {
         const fresh = this.newSession(ctx, false);
         if (ocspResponse) fresh.setOcspResponse(ocspResponse);
         this.session.close();
@@ -289,6 +289,14 @@ export class Engine {
     return this.take();
   }
 
+  /** Server, at the held ClientHello: the one ALPN protocol to accept (ALPNCallback's choice). */
+  selectAlpn(protocol: string): void {
+    if (this.state !== 'hello') return;
+    // GnuTLS read the ClientHello's ALPN before it paused: a fresh session replays the hello.
+    if (this.spec) this.spec.alpn = [protocol];
+    this.replayHello = true;
+  }
+
   /** Server: the session the application found for the ClientHello's session ID (kept for a replay). */
   setResumeData(id: Buffer, data: Buffer): void {
     if (this.state === 'closed') return;
@@ -301,8 +309,6 @@ export class Engine {
     this.helloBytes = null;
     this.spec = null;
     this.info = this.session.info();
-    // As OpenSSL: two TLS 1.3 tickets after a full handshake, none after a resumption.
-    if (this.isServer && this.info.protocol === 'TLS1.3' && !this.info.resumed) this.session.sendTickets(TICKETS_AFTER_FULL_HANDSHAKE);
     this.drainKeylog();
     this.item({ t: 'handshake' });
   }

@@ -52,8 +52,6 @@ export function createSession(spec: SessionSpec, ctx: SecureContext, holdHello: 
   // Servers resume TLS 1.2 from the context's session-ID cache, not tickets: GnuTLS resumes a
   // ticket offered in a re-handshake (OpenSSL clients do) and then fails to issue a new one.
   if (spec.isServer) flags |= INIT.NO_TICKETS_TLS12;
-  // TLS 1.3 tickets are sent by the engine after the handshake, as many as OpenSSL sends.
-  if (spec.isServer) flags |= INIT.NO_AUTO_SEND_TICKET;
   if (spec.allowIdentityChange) flags |= INIT.ALLOW_ID_CHANGE;
   if (ctx.rawPublicKeys) flags |= INIT.ENABLE_RAWPK;
   const s = new binding.Session(ctx.context, spec.isServer, flags);

@@ -97,4 +97,42 @@ export const DIFFERENCES: Difference[] = [
     scenarios: /^$/,
     normalise: same,
   },
+  {
+    difference:
+      '`getTLSTicket()` on a client, `getSharedSigalgs()`, `enableTrace()` and `setKeyCert()` throw an `Error` with code `ERR_GNUTLS_UNSUPPORTED` (after close the getters return `null` as Node\'s do; a server\'s `getTLSTicket()` is `undefined`)',
+    why: "GnuTLS exposes neither the raw session ticket nor the shared signature algorithms, has no per-connection protocol trace, and fixes a session's credentials when it is made",
+    scenarios: /^socket surface: setMaxSendFragment/,
+    when: (p) => p.client === 'gnutls',
+    normalise: (l) => {
+      const m = /^client (enableTrace\(\)|setKeyCert\(\)|getTLSTicket\(\) kind|getSharedSigalgs\(\) kind) (?:-> (?:undefined|"Buffer"|"Array")|threw Error\{name=Error code=ERR_GNUTLS_UNSUPPORTED .*)$/.exec(l);
+      return m ? `client ${m[1]} (GnuTLS cannot)` : l;
+    },
+  },
+  {
+    difference: '`tls.rootCertificates` lists GnuTLS\'s system trust store, the default trust when no `ca` is given',
+    why: "Node's is its bundled Mozilla store; ours reports what we actually trust",
+    scenarios: /^$/,
+    normalise: same,
+  },
+  {
+    difference: "An `ALPNCallback` choosing no protocol fails the handshake with `ERR_SSL_NO_APPLICATION_PROTOCOL` and our message, not OpenSSL's error string",
+    why: "the message of Node's error is OpenSSL's internal error text (with its source path)",
+    scenarios: /^options: ALPNCallback picks none$/,
+    when: (p) => p.server === 'gnutls',
+    normalise: (l) => l.replace(/^(server tlsClientError code=ERR_SSL_NO_APPLICATION_PROTOCOL message=).*$/, '$1(differs)'),
+  },
+  {
+    difference:
+      "A `TRUSTED CERTIFICATE` in `ca` whose trust settings reject a purpose, or trust some but not TLS, is not trusted at all (`authorizationError` is then `UNABLE_TO_GET_ISSUER_CERT_LOCALLY`, Node's says `INVALID_PURPOSE`)",
+    why: 'GnuTLS has no per-purpose trust: such a certificate is left out, never trusted for more than OpenSSL would',
+    scenarios: /^options: a TRUSTED CERTIFICATE in ca with (-addtrust emailProtection|-addreject serverAuth)$/,
+    when: (p) => p.client === 'gnutls',
+    normalise: (l) => l.replace(/authorized=false authorizationError=(INVALID_PURPOSE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/, 'authorized=false authorizationError=(untrusted)'),
+  },
+  {
+    difference: "A TLS 1.3 server sends one session ticket per handshake (GnuTLS's default), resumptions included; Node's sends two after a full handshake and none after a resumption",
+    why: "tickets sent after the handshake with `gnutls_session_ticket_send()` made a client that closes right after its handshake see a TCP reset instead of our FIN; GnuTLS's own ticket goes out with the handshake",
+    scenarios: /^$/,
+    normalise: same,
+  },
 ];

@@ -94,6 +94,7 @@ describe.each(VERSIONS)('%s', (version) => {
       expect(c.authorizationError).toBeNull();
       expect(c.getProtocol()).toBe(version);
       expect(c.getPeerCertificate().subject.CN).toBe('localhost');
+      const ourCipher = c.getCipher().name; // null once closed, as Node's
       const line = `echo me over ${version}\n`;
       c.write(line);
       expect(await rx.waitFor(new RegExp(`echo me over ${escVersion}\\n`))).toBe(line);
@@ -106,7 +107,7 @@ describe.each(VERSIONS)('%s', (version) => {
       // The cipher gnutls-serv negotiated is the one we report.
       const cipher = grab(srv, /^- Cipher: (\S+)$/m)!;
       expect(cipher).toMatch(/AES|CHACHA/);
-      expect(squash(c.getCipher()!.name)).toContain(squash(cipher));
+      expect(squash(ourCipher)).toContain(squash(cipher));
       expect(srv.err()).toMatch(new RegExp(`received cmd: echo me over ${escVersion}`));
     } finally {
       await srv.kill();
@@ -235,6 +236,7 @@ describe.each(VERSIONS)('%s', (version) => {
       cli.proc.stdin!.end(`${line}\n`);
       const s = await secured;
       expect(s.getProtocol()).toBe(version);
+      const ourCipher = s.getCipher().name; // null once closed, as Node's
       expect(s.servername).toBe('localhost');
       expect(s.authorized).toBe(false); // no client certificate requested
       // gnutls-cli ends with close_notify after stdin's EOF, reads our echo and leaves.
@@ -247,9 +249,9 @@ describe.each(VERSIONS)('%s', (version) => {
       const desc = grab(cli, /^- Description: \((TLS1\.[23])-X\.509\)-.*-\(([A-Z0-9-]+)\)$/m);
       expect(nodeVersion(desc)).toBe(version);
       const cipher = /^- Description: .*-\(([A-Z0-9-]+)\)$/m.exec(out)![1];
-      expect(squash(s.getCipher()!.name)).toContain(squash(cipher));
-      if (version === 'TLSv1.3') expect(s.getCipher()!.name).toMatch(/^TLS_/);
-      else expect(s.getCipher()!.name).toMatch(/^ECDHE-ECDSA-/);
+      expect(squash(ourCipher)).toContain(squash(cipher));
+      if (version === 'TLSv1.3') expect(ourCipher).toMatch(/^TLS_/);
+      else expect(ourCipher).toMatch(/^ECDHE-ECDSA-/);
       expect(errors).toEqual([]);
     } finally {
       await cli.kill();
@@ -394,7 +396,12 @@ describe.each(VERSIONS)('%s', (version) => {
       s.pipe(s);
     });
     const sockets: TLSSocket[] = [];
-    server.on('secureConnection', (s) => sockets.push(s));
+    // Read while connected: after close they answer null, as Node's.
+    const seen: Array<[boolean, string | null]> = [];
+    server.on('secureConnection', (s) => {
+      sockets.push(s);
+      seen.push([s.isSessionReused(), s.getProtocol()]);
+    });
     // gnutls-cli drops the first connection as soon as it has a session to resume, so our
     // greeting may meet a closed TCP connection there (EPIPE / ECONNRESET), never on the second.
     const errors: Array<[number, Error]> = [];
@@ -413,8 +420,10 @@ describe.each(VERSIONS)('%s', (version) => {
       expect(out).toMatch(/^\*\*\* This is a resumed session$/m);
       expect(out).not.toMatch(/This is NOT a resumed session/);
       expect(out).toContain('\nafter resumption\n');
-      expect(sockets.map((s) => s.isSessionReused())).toEqual([false, true]);
-      expect(sockets.map((s) => s.getProtocol())).toEqual([version, version]);
+      expect(seen).toEqual([
+        [false, version],
+        [true, version],
+      ]);
       // The second connection's line came from our resumed socket.
       expect(out).toMatch(/resumed=true/);
       const descs = [...out.matchAll(/^- Description: \((TLS1\.[23])-/gm)].map((m) => nodeVersion(m[1]));

@@ -622,10 +622,7 @@ describe('TLS 1.3: 100 operations while data flows both ways', () => {
     });
   });
 
-  // This reduction of bug C reproduced it while the server sent one ticket with its Finished; with
-  // the two tickets sent after the handshake (as OpenSSL sends them) the client's reads fall
-  // differently and the sequence succeeds. Bug C itself stays open (the alternating test above).
-  test('keyUpdate({ requestPeer }) + reauth(); the client writes once after its first read: succeeds', async () => {
+  test.failing('reduced (bug C): keyUpdate({ requestPeer }) + reauth(); the client writes once after its KeyUpdate', async () => {
     const { port, next } = await serve(serverOpts);
     const c = client({ port, host: '127.0.0.1', servername: 'localhost', ca, ...clientCert });
     const cev = events(c);
