@@ -24,6 +24,8 @@ export const E = {
 /** gnutls_init() flags. */
 export const INIT = {
   ALLOW_ID_CHANGE: 1 << 7,
+  /** Client: send the one configured certificate whatever CA names the server lists. */
+  FORCE_CLIENT_CERT: 1 << 9,
   POST_HANDSHAKE_AUTH: 1 << 14,
   ENABLE_RAWPK: 1 << 18,
   AUTO_REAUTH: 1 << 19,

@@ -63,7 +63,9 @@ export class ShutdownState {
     this.s.engine.inputEnded = true;
     const state = this.s.engine.state;
     if (state !== 'secure' && state !== 'closed') {
-      this.s.fail(nodeError('ECONNRESET', 'Client network socket disconnected before secure TLS connection was established'));
+      // Node's words for each side (a server reports it as 'tlsClientError').
+      const message = this.s.engine.isServer ? 'socket hang up' : 'Client network socket disconnected before secure TLS connection was established';
+      this.s.fail(nodeError('ECONNRESET', message));
       return;
     }
     this.settle();

@@ -287,6 +287,7 @@ export class TLSSocket extends SocketBase {
       if (this.destroyed) return;
     }
     if (!this._verify()) return;
+    this._sendRaw(e.releaseFlight());
     this.emit('secure');
     if (this.destroyed) return;
     if (this._isServer) {
@@ -316,8 +317,10 @@ export class TLSSocket extends SocketBase {
     });
     this.authorized = verdict.authorized;
     this.authorizationError = verdict.authorizationError;
-    if (!verdict.reject) return true;
-    this._apply(e.reject(ALERT_LEVEL.FATAL, verdict.reject.alert, verdict.reject.err));
+    const reject = verdict.reject;
+    if (!reject) return true;
+    if (reject.alert === null) this._fail(reject.err);
+    else this._apply(e.reject(ALERT_LEVEL.FATAL, reject.alert, reject.err));
     return false;
   }
 

@@ -82,6 +82,14 @@ export class Engine {
   private helloBytes: Buffer[] | null = null;
   /** Set when a pass changed state so that another pass may make progress. */
   again = false;
+  /**
+   * The last flight of the handshake (a TLS 1.3 client's Finished, a TLS 1.2 server's): it goes
+   * out only once the adapter accepted the peer (releaseFlight()), as OpenSSL's flight waits for
+   * Node's verification; a rejected peer never gets it.
+   */
+  private heldFlight: Buffer[] | null = null;
+  /** The first bytes of the peer's stream until its first record header can be judged. */
+  private firstBytes: Buffer | null = Buffer.alloc(0);
 
   /** What new sessions are made with; kept only until the handshake is done (SNI may need one). */
   private spec: SessionSpec | null;
@@ -189,6 +197,7 @@ export class Engine {
   /** Ciphertext from the transport. */
   receive(chunk: Buffer): Step {
     if (this.state === 'closed') return this.take();
+    if (this.firstBytes && !this.firstRecordIsTls(chunk)) return this.take();
     if (this.state === 'secure' && this.canRead) {
       this.readRecords(chunk);
       this.runAgain();
@@ -198,6 +207,26 @@ export class Engine {
       if (this.state !== 'new' && this.state !== 'hello') this.run();
     }
     return this.take();
+  }
+
+  /**
+   * A stream whose first record header does not say TLS (an HTTP request, a plain-text banner)
+   * fails with no alert, as OpenSSL does: the peer does not speak TLS.
+   */
+  private firstRecordIsTls(chunk: Buffer): boolean {
+    const head = Buffer.concat([this.firstBytes!, chunk.subarray(0, 5)]);
+    if (head.length < 2) {
+      this.firstBytes = head;
+      return true;
+    }
+    this.firstBytes = null;
+    if (head[1] === 3) return true;
+    const start = head.toString('latin1');
+    const http = /^(GET |POST|HEAD|PUT )/.test(start);
+    const proxy = start === 'CONNE';
+    const code = http ? 'ERR_SSL_HTTP_REQUEST' : proxy ? 'ERR_SSL_HTTPS_PROXY_REQUEST' : 'ERR_SSL_WRONG_VERSION_NUMBER';
+    this.failWith(new TLSError(code.slice(8).toLowerCase().replace(/_/g, ' '), { code }));
+    return false;
   }
 
   /** Goes on after a pause (the reader wants more, a request was answered, an operation queued). */
@@ -289,8 +318,18 @@ export class Engine {
     this.helloBytes = null;
     this.spec = null;
     this.info = this.session.info();
+    this.collect();
+    this.heldFlight = this.step.out;
+    this.step.out = [];
     this.drainKeylog();
     this.item({ t: 'handshake' });
+  }
+
+  /** The held last flight of the handshake (the peer was accepted). */
+  releaseFlight(): Buffer[] {
+    const out = this.heldFlight ?? [];
+    this.heldFlight = null;
+    return out;
   }
 
   /** Decrypts records into plaintext items, feeding `chunk` first (one native call per chunk). */
@@ -429,6 +468,7 @@ export class Engine {
   destroy(): void {
     this.state = 'closed';
     this.helloBytes = null;
+    this.heldFlight = null;
     this.session.close();
   }
 }
