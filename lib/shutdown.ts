@@ -64,8 +64,13 @@ export class ShutdownState {
     const state = this.s.engine.state;
     if (state !== 'secure' && state !== 'closed') {
       // Node's words for each side (a server reports it as 'tlsClientError').
-      const message = this.s.engine.isServer ? 'socket hang up' : 'Client network socket disconnected before secure TLS connection was established';
-      this.s.fail(nodeError('ECONNRESET', message));
+      if (this.s.engine.isServer) {
+        this.s.fail(nodeError('ECONNRESET', 'socket hang up'));
+        return;
+      }
+      // Node's client fails from its 'end': the application sees 'end', then the error.
+      this.pushEOF();
+      process.nextTick(() => this.s.fail(nodeError('ECONNRESET', 'Client network socket disconnected before secure TLS connection was established')));
       return;
     }
     this.settle();

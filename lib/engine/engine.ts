@@ -6,7 +6,8 @@
 // exception, Node's synchronous pskCallback, is guarded in native code: a close() from inside it
 // takes effect when the native call returns).
 import type { NativeInfo, NativeSession } from '../native';
-import { E, EV } from '../constants';
+import { ALERT_LEVEL, E, EV } from '../constants';
+import { opensslAlert } from './alerts';
 import { TLSError, gnutlsError } from '../errors';
 import type { SecureContext } from '../secure-context';
 import { SessionSpec, createSession } from './session-setup';
@@ -144,7 +145,9 @@ export class Engine {
   fail(code: number, context?: string): void {
     if (this.state === 'closed') return;
     const s = this.session;
-    if (code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
+    const alert = opensslAlert(code, this.isServer, this.state === 'secure' ? this.info?.protocol ?? null : null);
+    if (alert !== undefined) s.sendAlert(ALERT_LEVEL.FATAL, alert);
+    else if (code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
     this.failWith(gnutlsError(code, s.lastAlert(), context));
   }
 

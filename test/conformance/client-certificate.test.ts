@@ -2,12 +2,13 @@
 // Node's tls shows it from the server's side.
 import * as fs from 'fs';
 import * as path from 'path';
-import type * as tls from 'tls';
 import { closed, close, differential, listen, once } from './harness';
 
 const fixture = (n: string): Buffer => fs.readFileSync(path.join(__dirname, '..', 'fixtures', n));
 const serverOpts = { key: fixture('server.key'), cert: fixture('server-chain.pem') };
-const clientCreds = { key: fixture('client.key'), cert: fixture('client.pem') };
+// The chain is given whole: OpenSSL would otherwise complete a lone leaf from `ca` (see the
+// README's differences), GnuTLS sends what it is given.
+const clientCreds = { key: fixture('client.key'), cert: Buffer.concat([fixture('client.pem'), fixture('ca.pem')]) };
 
 for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
   // The server's CertificateRequest names other-ca only; the client's certificate is from ca.
@@ -27,20 +28,4 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     await close(server);
   }, { pairings: 'client' });
 
-  differential(`a client certificate the server does not trust, rejectUnauthorized (${version})`, async ({ server: S, client: C }, t) => {
-    const server = S.createServer({ ...serverOpts, maxVersion: version, requestCert: true, ca: fixture('other-ca.pem') }, (s: tls.TLSSocket) => {
-      t.push('server secureConnection');
-      s.end();
-    });
-    server.on('tlsClientError', (e: Error & { code?: string }) => t.push(`server tlsClientError ${e.code}`));
-    const port = await listen(server);
-    const c = C.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: fixture('ca.pem'), ...clientCreds });
-    c.on('secureConnect', () => t.push('client secureConnect'));
-    c.on('error', (e: Error & { code?: string }) => t.push(`client error ${e.code}`));
-    c.on('end', () => t.push('client end'));
-    c.resume();
-    await closed(c);
-    t.push('client closed');
-    await close(server);
-  });
 }
