@@ -4,6 +4,7 @@
 #include <gnutls/crypto.h>
 
 #include "addon.h"
+#include "context.h"
 #include "session.h"
 
 namespace ngtls {
@@ -154,9 +155,29 @@ int Session::StapledResponse(gnutls_datum_t* resp) {
 }
 
 // Looks for the status_request extension (5) in a ClientHello; GnuTLS does the parsing.
-int Session::ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned char*, unsigned) {
-  if (tls_id == 5) static_cast<Session*>(ctx)->status_requested_ = true;
+int Session::ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned char* data, unsigned size) {
+  Session* self = static_cast<Session*>(ctx);
+  if (tls_id == 5) self->status_requested_ = true;
+  if (tls_id == 43 && size >= 1 && self->context_) {
+    // supported_versions: does it name a version this session's priorities enable?
+    const unsigned int* enabled = nullptr;
+    int n = gnutls_priority_protocol_list(self->context_->priority(), &enabled);
+    bool common = n <= 0;  // no list to judge by: leave it to GnuTLS
+    const unsigned len = data[0];
+    for (unsigned i = 1; !common && i + 1 <= len && i + 1 < size; i += 2) {
+      if (data[i] != 3) continue;
+      // Wire 3.1 .. 3.4 are GNUTLS_TLS1_0 .. GNUTLS_TLS1_3.
+      unsigned proto = GNUTLS_TLS1_0 + data[i + 1] - 1;
+      for (int k = 0; k < n; k++) common = common || enabled[k] == proto;
+    }
+    self->no_common_version_ = !common;
+  }
   return 0;
+}
+
+// noCommonVersion(): the ClientHello's supported_versions named none of our versions.
+Napi::Value Session::NoCommonVersion(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), no_common_version_);
 }
 
 void Session::NoteClientHello(const gnutls_datum_t* msg) {

@@ -118,6 +118,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value OcspResponse(const Napi::CallbackInfo& info);
   Napi::Value SetOcspResponse(const Napi::CallbackInfo& info);
   Napi::Value ChannelBinding(const Napi::CallbackInfo& info);
+  Napi::Value NoCommonVersion(const Napi::CallbackInfo& info);
 
   Addon* addon_;
   gnutls_session_t session_ = nullptr;
@@ -135,6 +136,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::FunctionReference psk_cb_;
   std::vector<uint8_t> ocsp_response_;  // stapled when the client asks (server)
   bool status_requested_ = false;       // the ClientHello carried status_request (server)
+  bool no_common_version_ = false;      // its supported_versions named none of ours (server)
 
   RecordQueue in_;               // ciphertext fed in, not yet read by GnuTLS
   Napi::ObjectReference fed_ref_;  // the last fed Buffer while in_ reads from it

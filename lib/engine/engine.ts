@@ -145,7 +145,8 @@ export class Engine {
   fail(code: number, context?: string): void {
     if (this.state === 'closed') return;
     const s = this.session;
-    const alert = opensslAlert(code, this.isServer, this.state === 'secure' ? this.info?.protocol ?? null : null);
+    const secure = this.state === 'secure';
+    const alert = opensslAlert(code, this.isServer, secure ? this.info?.protocol ?? null : null, this.isServer && !secure && s.noCommonVersion());
     if (alert !== undefined) s.sendAlert(ALERT_LEVEL.FATAL, alert);
     else if (code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
     this.failWith(gnutlsError(code, s.lastAlert(), context));

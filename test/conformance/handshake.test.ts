@@ -127,6 +127,15 @@ for (const version of VERSIONS) {
   });
 }
 
+differential('a server capped at TLS 1.2 refuses a TLS 1.3-only client', async ({ server: S, client: C }, t) => {
+  const server = S.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' });
+  const served = watchServer(t, server);
+  const port = await listen(server);
+  await watchClient(t, C.connect({ port, host: '127.0.0.1', servername: 'localhost', ca, minVersion: 'TLSv1.3' }));
+  await served;
+  await close(server);
+});
+
 differential('a server capped at TLS 1.2 serves a client that offers TLS 1.3 too', async ({ server: S, client: C }, t) => {
   const server = S.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' });
   const served = watchServer(t, server, (s) => s.end());
