@@ -69,6 +69,9 @@ export class TLSSocket extends SocketBase {
     super(transport, options.isServer === true, options);
     this._options = options;
     this._server = options.server;
+    // As Node's: a server's socket always has an 'error' listener (before 'secureConnection'
+    // errors become 'tlsClientError'; after it, one the application does not listen to is dropped).
+    if (this._server) this.on('error', () => {});
     const ctx = options.secureContext ?? createSecureContext(options);
     this._keylogFile = keylogFile();
     this._hello = this._isServer ? new HelloPipeline(this, helloHooks(this._server), options.SNICallback) : null;
