@@ -69,8 +69,7 @@ export class TLSSocket extends SocketBase {
     super(transport, options.isServer === true, options);
     this._options = options;
     this._server = options.server;
-    // As Node's: a server's socket always has an 'error' listener (before 'secureConnection'
-    // errors become 'tlsClientError'; after it, one the application does not listen to is dropped).
+    // As Node's, a server's socket has an 'error' listener: unheard errors never crash the process.
     if (this._server) this.on('error', () => {});
     const ctx = options.secureContext ?? createSecureContext(options);
     this._keylogFile = keylogFile();
@@ -322,6 +321,7 @@ export class TLSSocket extends SocketBase {
     this.authorizationError = verdict.authorizationError;
     const reject = verdict.reject;
     if (!reject) return true;
+    // No alert: the connection closes before our last flight, as Node's does.
     if (reject.alert === null) this._fail(reject.err);
     else this._apply(e.reject(ALERT_LEVEL.FATAL, reject.alert, reject.err));
     return false;

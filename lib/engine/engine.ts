@@ -229,7 +229,8 @@ export class Engine {
     const http = /^(GET |POST|HEAD|PUT )/.test(start);
     const proxy = start === 'CONNE';
     const code = http ? 'ERR_SSL_HTTP_REQUEST' : proxy ? 'ERR_SSL_HTTPS_PROXY_REQUEST' : 'ERR_SSL_WRONG_VERSION_NUMBER';
-    this.failWith(new TLSError(code.slice(8).toLowerCase().replace(/_/g, ' '), { code }));
+    const reason = code.slice(8).toLowerCase().replace(/_/g, ' ');
+    this.failWith(new TLSError(`handshake failed: ${reason}`, { code, gnutlsCode: E.UNSUPPORTED_VERSION_PACKET }));
     return false;
   }
 
@@ -455,13 +456,21 @@ export class Engine {
 
   /** Our close_notify. */
   shutdown(): Step {
-    if (this.state === 'secure') this.session.bye();
+    if (this.state === 'secure') {
+      // An end() from a callback of the handshake's end: our last flight goes out first.
+      this.step.out.push(...this.releaseFlight());
+      this.session.bye();
+    }
     return this.take();
   }
 
-  /** Sends an alert and fails with `err` (verification refused the peer). */
+  /**
+   * Sends an alert and fails with `err` (verification refused the peer). A held last flight goes
+   * first: the alert is encrypted as what follows our Finished.
+   */
   reject(level: number, alert: number, err: Error): Step {
     if (this.state !== 'closed') {
+      this.step.out.push(...this.releaseFlight());
       this.session.sendAlert(level, alert);
       this.failWith(err);
     }
