@@ -94,6 +94,21 @@ for (const version of VERSIONS) {
     await close(server);
   });
 
+  differential(`checkServerIdentity's error with rejectUnauthorized: false connects (${version})`, async ({ server: S, client: C }, t) => {
+    const server = S.createServer({ ...serverOpts, maxVersion: version });
+    const served = watchServer(t, server, (s) => s.end());
+    const port = await listen(server);
+    const checkServerIdentity = (): Error => Object.assign(new Error('not the host we wanted'), { code: 'E_WRONG_HOST' });
+    const c = C.connect({ port, host: '127.0.0.1', servername: 'localhost', ca, checkServerIdentity, rejectUnauthorized: false });
+    c.on('secureConnect', () => {
+      t.value('client authorized', c.authorized);
+      t.value('client authorizationError', c.authorizationError);
+    });
+    await watchClient(t, c);
+    await served;
+    await close(server);
+  });
+
   differential(`an untrusted server with rejectUnauthorized: false connects (${version})`, async ({ server: S, client: C }, t) => {
     const server = S.createServer({ ...serverOpts, maxVersion: version });
     const served = watchServer(t, server, (s) => s.end());
