@@ -2,6 +2,7 @@
 
 export const E = {
   SUCCESS: 0,
+  UNSUPPORTED_VERSION_PACKET: -8,
   UNEXPECTED_PACKET_LENGTH: -9,
   INVALID_SESSION: -10,
   FATAL_ALERT_RECEIVED: -12,
@@ -25,6 +26,8 @@ export const E = {
 /** gnutls_init() flags. */
 export const INIT = {
   ALLOW_ID_CHANGE: 1 << 7,
+  /** Client: send the one configured certificate whatever CA names the server lists. */
+  FORCE_CLIENT_CERT: 1 << 9,
   POST_HANDSHAKE_AUTH: 1 << 14,
   ENABLE_RAWPK: 1 << 18,
   AUTO_REAUTH: 1 << 19,
@@ -52,12 +55,14 @@ export const ALERT_LEVEL = { WARNING: 1, FATAL: 2 } as const;
 export const ALERT = {
   CLOSE_NOTIFY: 0,
   HANDSHAKE_FAILURE: 40,
+  PROTOCOL_VERSION: 70,
   BAD_CERTIFICATE: 42,
   CERTIFICATE_REVOKED: 44,
   CERTIFICATE_EXPIRED: 45,
   CERTIFICATE_UNKNOWN: 46,
   UNKNOWN_CA: 48,
   NO_RENEGOTIATION: 100,
+  UNKNOWN_PSK_IDENTITY: 115,
   CERTIFICATE_REQUIRED: 116,
 } as const;
 

@@ -99,6 +99,8 @@ export interface NativeSession {
   ocspResponse(): Buffer | undefined;
   setOcspResponse(response: Buffer | null): void;
   channelBinding(type: 0 | 1 | 2): Buffer | undefined;
+  /** Server: the ClientHello's supported_versions named none of the versions we enable. */
+  noCommonVersion(): boolean;
 }
 
 export interface NativeCipherSuite {

@@ -63,7 +63,14 @@ export class ShutdownState {
     this.s.engine.inputEnded = true;
     const state = this.s.engine.state;
     if (state !== 'secure' && state !== 'closed') {
-      this.s.fail(nodeError('ECONNRESET', 'Client network socket disconnected before secure TLS connection was established'));
+      // Node's words for each side (a server reports it as 'tlsClientError').
+      if (this.s.engine.isServer) {
+        this.s.fail(nodeError('ECONNRESET', 'socket hang up'));
+        return;
+      }
+      // Node's client fails from its 'end': the application sees 'end', then the error.
+      this.pushEOF();
+      process.nextTick(() => this.s.fail(nodeError('ECONNRESET', 'Client network socket disconnected before secure TLS connection was established')));
       return;
     }
     this.settle();

@@ -70,6 +70,8 @@ export class TLSSocket extends SocketBase {
     super(transport, options.isServer === true, options);
     this._options = options;
     this._server = options.server;
+    // As Node's, a server's socket has an 'error' listener: unheard errors never crash the process.
+    if (this._server) this.on('error', () => {});
     const ctx = contextFor(options.secureContext, options);
     this._keylogFile = keylogFile();
     this._hello = this._isServer
@@ -302,6 +304,7 @@ export class TLSSocket extends SocketBase {
       if (this.destroyed) return;
     }
     if (!this._verify()) return;
+    this._sendRaw(e.releaseFlight());
     this._secureEvents();
     if (this.destroyed) return;
     if (this._isServer) {
@@ -329,8 +332,11 @@ export class TLSSocket extends SocketBase {
     });
     this.authorized = verdict.authorized;
     this.authorizationError = verdict.authorizationError as AuthorizationError;
-    if (!verdict.reject) return true;
-    this._apply(e.reject(ALERT_LEVEL.FATAL, verdict.reject.alert, verdict.reject.err));
+    const reject = verdict.reject;
+    if (!reject) return true;
+    // No alert: the connection closes before our last flight, as Node's does.
+    if (reject.alert === null) this._fail(reject.err);
+    else this._apply(e.reject(ALERT_LEVEL.FATAL, reject.alert, reject.err));
     return false;
   }
 

@@ -5,6 +5,7 @@
 #include <gnutls/crypto.h>
 
 #include "addon.h"
+#include "context.h"
 #include "session.h"
 
 namespace ngtls {
@@ -154,8 +155,9 @@ int Session::StapledResponse(gnutls_datum_t* resp) {
   return GnutlsCopy(resp, ocsp_response_.data(), ocsp_response_.size()) ? 0 : GNUTLS_E_MEMORY_ERROR;
 }
 
-// Looks for status_request (5) and the ALPN list (16) in a ClientHello; GnuTLS splits the
-// extensions, the ALPN list (RFC 7301: a 2-byte length, then 1-byte-length names) is read here.
+// Looks for status_request (5), the ALPN list (16) and supported_versions (43) in a ClientHello;
+// GnuTLS splits the extensions, the ALPN list (RFC 7301: a 2-byte length, then 1-byte-length
+// names) is read here.
 int Session::ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned char* data, unsigned size) {
   Session* self = static_cast<Session*>(ctx);
   if (tls_id == 5) self->status_requested_ = true;
@@ -171,7 +173,26 @@ int Session::ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned cha
       i += 1 + n;
     }
   }
+  if (tls_id == 43 && size >= 1 && self->context_) {
+    // supported_versions: does it name a version this session's priorities enable?
+    const unsigned int* enabled = nullptr;
+    int n = gnutls_priority_protocol_list(self->context_->priority(), &enabled);
+    bool common = n <= 0;  // no list to judge by: leave it to GnuTLS
+    const unsigned len = data[0];
+    for (unsigned i = 1; !common && i + 1 <= len && i + 1 < size; i += 2) {
+      if (data[i] != 3) continue;
+      // Wire 3.1 .. 3.4 are GNUTLS_TLS1_0 .. GNUTLS_TLS1_3.
+      unsigned proto = GNUTLS_TLS1_0 + data[i + 1] - 1;
+      for (int k = 0; k < n; k++) common = common || enabled[k] == proto;
+    }
+    self->no_common_version_ = !common;
+  }
   return 0;
+}
+
+// noCommonVersion(): the ClientHello's supported_versions named none of our versions.
+Napi::Value Session::NoCommonVersion(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), no_common_version_);
 }
 
 void Session::NoteClientHello(const gnutls_datum_t* msg) {

@@ -70,6 +70,7 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("ocspResponse", &Session::OcspResponse),
                                       InstanceMethod("setOcspResponse", &Session::SetOcspResponse),
                                       InstanceMethod("channelBinding", &Session::ChannelBinding),
+                                      InstanceMethod("noCommonVersion", &Session::NoCommonVersion),
                                   });
   addon->session_ctor = Napi::Persistent(fn);
   return fn;

@@ -120,6 +120,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value OcspResponse(const Napi::CallbackInfo& info);
   Napi::Value SetOcspResponse(const Napi::CallbackInfo& info);
   Napi::Value ChannelBinding(const Napi::CallbackInfo& info);
+  Napi::Value NoCommonVersion(const Napi::CallbackInfo& info);
 
   Addon* addon_;
   gnutls_session_t session_ = nullptr;
@@ -139,6 +140,7 @@ class Session : public Napi::ObjectWrap<Session> {
   bool status_requested_ = false;       // the ClientHello carried status_request (server)
   bool client_alpn_seen_ = false;       // the ClientHello carried ALPN (server)
   std::vector<std::string> client_alpn_;  // the protocols it offered, in its order
+  bool no_common_version_ = false;      // its supported_versions named none of ours (server)
 
   RecordQueue in_;               // ciphertext fed in, not yet read by GnuTLS
   Napi::ObjectReference fed_ref_;  // the last fed Buffer while in_ reads from it

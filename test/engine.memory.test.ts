@@ -32,8 +32,11 @@ class Wire {
   ) {}
 
   take(side: 's' | 'c', step: Step): void {
-    (side === 's' ? this.toClient : this.toServer).push(...step.out);
+    const out = side === 's' ? this.toClient : this.toServer;
+    out.push(...step.out);
     this.items[side].push(...step.items);
+    // The last handshake flight waits for the adapter's verdict on the peer: accept it.
+    if (step.items.some((i) => i.t === 'handshake')) out.push(...(side === 's' ? this.s : this.c).releaseFlight());
   }
 
   /** Delivers until neither side has anything more to say. */

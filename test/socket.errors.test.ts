@@ -219,9 +219,10 @@ beforeAll(() => {
 describe('our server, raw TCP client sending garbage', () => {
   // [name, payload, expected code (exact where GnuTLS is unambiguous), alert we expect back]
   const cases: Array<[string, () => Buffer, RegExp, number | null]> = [
-    ['random bytes', () => noise(1024, 'garbage'), /^GNUTLS_E_UNEXPECTED_PACKET$/, 10 /* unexpected_message */],
-    ['an HTTP request', () => Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'), /^GNUTLS_E_UNEXPECTED_PACKET$/, 10],
-    ['zero bytes', () => Buffer.alloc(64), /^GNUTLS_E_/, 10],
+    // A first record that does not say TLS gets no alert, as from OpenSSL (Node's reason codes).
+    ['random bytes', () => noise(1024, 'garbage'), /^ERR_SSL_WRONG_VERSION_NUMBER$/, null],
+    ['an HTTP request', () => Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'), /^ERR_SSL_HTTP_REQUEST$/, null],
+    ['zero bytes', () => Buffer.alloc(64), /^ERR_SSL_WRONG_VERSION_NUMBER$/, null],
     ['a record header claiming 64 KiB', () => Buffer.from([0x16, 3, 1, 0xff, 0xff, 1, 2, 3]), /^GNUTLS_E_RECORD_OVERFLOW$/, 22 /* record_overflow */],
     ['application data before any handshake', () => Buffer.from([0x17, 3, 3, 0, 5, 1, 2, 3, 4, 5]), /^GNUTLS_E_/, 10],
   ];
@@ -238,13 +239,14 @@ describe('our server, raw TCP client sending garbage', () => {
     expect(err.code).toMatch(code);
     expect(typeof err.gnutlsCode).toBe('number');
     expect(err.gnutlsCode).toBeLessThan(0);
-    expect(err.gnutlsName).toBe(err.code);
+    expect(err.gnutlsName).toMatch(/^GNUTLS_E_/);
     expect(err.message).toMatch(/handshake failed/);
     expect(sock).toBeInstanceOf(gtls.TLSSocket);
     await raw.closed; // the server hung up on the raw client
     expect(sock.destroyed).toBe(true);
     const got = raw.received();
     if (alert !== null) expect(alertRecord(got)).toEqual([2, alert]);
+    else expect(got.length).toBe(0);
     expect(secure).not.toHaveBeenCalled();
     await goodClientEchoes(port);
   });
@@ -315,7 +317,7 @@ describe('our server, raw TCP client sending garbage', () => {
     expect(errors).toHaveLength(40);
     for (const e of errors) {
       expect(e).toBeInstanceOf(gtls.TLSError);
-      expect(e.code).toMatch(/^GNUTLS_E_/);
+      expect(e.code).toMatch(/^(GNUTLS_E_|ERR_SSL_)/);
     }
     await goodClientEchoes(port);
   });
@@ -334,8 +336,9 @@ describe('our client, raw TCP server misbehaving', () => {
   }
 
   const garbage: Array<[string, (s: net.Socket) => void, RegExp, string | undefined]> = [
-    ['random bytes after the ClientHello', (s) => s.once('data', () => s.write(noise(300, 'server'))), /^GNUTLS_E_UNEXPECTED_PACKET$/, undefined],
-    ['an HTTP response', (s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')), /^GNUTLS_E_UNEXPECTED_PACKET$/, undefined],
+    // A first record that does not say TLS: OpenSSL's (Node's) reason code.
+    ['random bytes after the ClientHello', (s) => s.once('data', () => s.write(noise(300, 'server'))), /^(GNUTLS_E_UNEXPECTED_PACKET|ERR_SSL_WRONG_VERSION_NUMBER)$/, undefined],
+    ['an HTTP response', (s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')), /^ERR_SSL_WRONG_VERSION_NUMBER$/, undefined],
     ['an oversized record header', (s) => s.once('data', () => s.write(Buffer.from([0x16, 3, 3, 0xff, 0xff]))), /^GNUTLS_E_RECORD_OVERFLOW$/, undefined],
     ['a plaintext fatal handshake_failure alert', (s) => s.once('data', () => s.write(Buffer.from([0x15, 3, 3, 0, 2, 2, 40]))), /^GNUTLS_E_FATAL_ALERT_RECEIVED$/, 'handshake_failure'],
   ];
@@ -348,7 +351,7 @@ describe('our client, raw TCP server misbehaving', () => {
     expect(err).toBeInstanceOf(gtls.TLSError);
     expect(err.code).toMatch(code);
     expect(err.gnutlsCode).toBeLessThan(0);
-    expect(err.gnutlsName).toBe(err.code);
+    expect(err.gnutlsName).toMatch(/^GNUTLS_E_/);
     if (alert) {
       expect(err.alert).toBe(alert);
       expect(err.alertCode).toBe(40);

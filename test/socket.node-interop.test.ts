@@ -260,7 +260,8 @@ describe('verification failures (our client against Node servers)', () => {
 
     const c = gtls.connect({ port, servername: 'localhost', ca, ...extra });
     const err = await once<gtls.TLSError>(c, 'error');
-    expect(err).toBeInstanceOf(gtls.TLSError);
+    // A wrong host is checkServerIdentity's own error (Node's), the others ours.
+    if (code !== 'ERR_TLS_CERT_ALTNAME_INVALID') expect(err).toBeInstanceOf(gtls.TLSError);
     expect(err.code).toBe(code);
 
     const lax = gtls.connect({ port, servername: 'localhost', ca, rejectUnauthorized: false, ...extra });

@@ -6,7 +6,8 @@
 // exception, Node's synchronous pskCallback, is guarded in native code: a close() from inside it
 // takes effect when the native call returns).
 import type { NativeInfo, NativeSession } from '../native';
-import { E, EV } from '../constants';
+import { ALERT_LEVEL, E, EV } from '../constants';
+import { opensslAlert } from './alerts';
 import { TLSError, gnutlsError } from '../errors';
 import type { SecureContext } from '../secure-context';
 import { SessionSpec, createSession } from './session-setup';
@@ -84,6 +85,14 @@ export class Engine {
   private helloBytes: Buffer[] | null = null;
   /** Set when a pass changed state so that another pass may make progress. */
   again = false;
+  /**
+   * The last flight of the handshake (a TLS 1.3 client's Finished, a TLS 1.2 server's): it goes
+   * out only once the adapter accepted the peer (releaseFlight()), as OpenSSL's flight waits for
+   * Node's verification; a rejected peer never gets it.
+   */
+  private heldFlight: Buffer[] | null = null;
+  /** The first bytes of the peer's stream until its first record header can be judged. */
+  private firstBytes: Buffer | null = Buffer.alloc(0);
 
   /** What new sessions are made with; kept only until the handshake is done (SNI may need one). */
   private spec: SessionSpec | null;
@@ -140,7 +149,10 @@ export class Engine {
   fail(code: number, context?: string): void {
     if (this.state === 'closed') return;
     const s = this.session;
-    if (code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
+    const secure = this.state === 'secure';
+    const alert = opensslAlert(code, this.isServer, secure ? this.info?.protocol ?? null : null, this.isServer && !secure && s.noCommonVersion());
+    if (alert !== undefined) s.sendAlert(ALERT_LEVEL.FATAL, alert);
+    else if (code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
     this.failWith(gnutlsError(code, s.lastAlert(), context));
   }
 
@@ -199,6 +211,7 @@ export class Engine {
   /** Ciphertext from the transport. */
   receive(chunk: Buffer): Step {
     if (this.state === 'closed') return this.take();
+    if (this.firstBytes && !this.firstRecordIsTls(chunk)) return this.take();
     if (this.state === 'secure' && this.canRead) {
       this.readRecords(chunk);
       this.runAgain();
@@ -208,6 +221,27 @@ export class Engine {
       if (this.state !== 'new' && this.state !== 'hello') this.run();
     }
     return this.take();
+  }
+
+  /**
+   * A stream whose first record header does not say TLS (an HTTP request, a plain-text banner)
+   * fails with no alert, as OpenSSL does: the peer does not speak TLS.
+   */
+  private firstRecordIsTls(chunk: Buffer): boolean {
+    const head = Buffer.concat([this.firstBytes!, chunk.subarray(0, 5)]);
+    if (head.length < 2) {
+      this.firstBytes = head;
+      return true;
+    }
+    this.firstBytes = null;
+    if (head[1] === 3) return true;
+    const start = head.toString('latin1');
+    const http = /^(GET |POST|HEAD|PUT )/.test(start);
+    const proxy = start === 'CONNE';
+    const code = http ? 'ERR_SSL_HTTP_REQUEST' : proxy ? 'ERR_SSL_HTTPS_PROXY_REQUEST' : 'ERR_SSL_WRONG_VERSION_NUMBER';
+    const reason = code.slice(8).toLowerCase().replace(/_/g, ' ');
+    this.failWith(new TLSError(`handshake failed: ${reason}`, { code, gnutlsCode: E.UNSUPPORTED_VERSION_PACKET }));
+    return false;
   }
 
   /** Goes on after a pause (the reader wants more, a request was answered, an operation queued). */
@@ -309,8 +343,18 @@ export class Engine {
     this.helloBytes = null;
     this.spec = null;
     this.info = this.session.info();
+    this.collect();
+    this.heldFlight = this.step.out;
+    this.step.out = [];
     this.drainKeylog();
     this.item({ t: 'handshake' });
+  }
+
+  /** The held last flight of the handshake (the peer was accepted). */
+  releaseFlight(): Buffer[] {
+    const out = this.heldFlight ?? [];
+    this.heldFlight = null;
+    return out;
   }
 
   /** Decrypts records into plaintext items, feeding `chunk` first (one native call per chunk). */
@@ -435,13 +479,21 @@ export class Engine {
 
   /** Our close_notify. */
   shutdown(): Step {
-    if (this.state === 'secure') this.session.bye();
+    if (this.state === 'secure') {
+      // An end() from a callback of the handshake's end: our last flight goes out first.
+      this.step.out.push(...this.releaseFlight());
+      this.session.bye();
+    }
     return this.take();
   }
 
-  /** Sends an alert and fails with `err` (verification refused the peer). */
+  /**
+   * Sends an alert and fails with `err` (verification refused the peer). A held last flight goes
+   * first: the alert is encrypted as what follows our Finished.
+   */
   reject(level: number, alert: number, err: Error): Step {
     if (this.state !== 'closed') {
+      this.step.out.push(...this.releaseFlight());
       this.session.sendAlert(level, alert);
       this.failWith(err);
     }
@@ -452,6 +504,7 @@ export class Engine {
   destroy(): void {
     this.state = 'closed';
     this.helloBytes = null;
+    this.heldFlight = null;
     this.session.close();
   }
 }

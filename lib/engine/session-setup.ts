@@ -53,6 +53,9 @@ export function createSession(spec: SessionSpec, ctx: SecureContext, holdHello: 
   // ticket offered in a re-handshake (OpenSSL clients do) and then fails to issue a new one.
   if (spec.isServer) flags |= INIT.NO_TICKETS_TLS12;
   if (spec.allowIdentityChange) flags |= INIT.ALLOW_ID_CHANGE;
+  // Like OpenSSL's client, send the configured certificate even when its issuer is not among
+  // the CA names of the server's CertificateRequest (the server decides whether it trusts it).
+  if (!spec.isServer) flags |= INIT.FORCE_CLIENT_CERT;
   if (ctx.rawPublicKeys) flags |= INIT.ENABLE_RAWPK;
   const s = new binding.Session(ctx.context, spec.isServer, flags);
   try {
@@ -79,10 +82,10 @@ function configure(s: NativeSession, spec: SessionSpec, ctx: SecureContext, hold
     s.enableTickets(ctx.context);
     const mode = spec.verifyClient;
     if (mode !== 'none') s.setCertRequest(mode === 'require' ? 2 : 1);
-    // GnuTLS's in-handshake verification knows only X.509: raw public keys are checked
-    // against pinnedPublicKeys after the handshake.
-    if (mode === 'require' && !ctx.rawPublicKeys) s.setVerifyCert(1);
-    else if (mode === 'verify-if-sent' && !ctx.rawPublicKeys) s.setVerifyCert(2);
+    // 'require' (Node's requestCert + rejectUnauthorized) is checked after the handshake, before
+    // our last flight, as Node does; GnuTLS only enforces that a certificate is sent. GnuTLS's
+    // in-handshake verification knows only X.509: raw public keys are checked after it.
+    if (mode === 'verify-if-sent' && !ctx.rawPublicKeys) s.setVerifyCert(2);
     if (ctx.ocspResponse) s.setOcspResponse(ctx.ocspResponse);
     if (spec.externalCache) {
       s.useExternalCache();

@@ -2,7 +2,7 @@
 // `authorizationError` and, when the connection must not go on, the alert to send.
 import type { NativeInfo, NativeSession } from '../native';
 import { ALERT } from '../constants';
-import { TLSError } from '../errors';
+import { TLSError, nodeError } from '../errors';
 import type { SecureContext } from '../secure-context';
 import { peerPublicKey, rawKeyFailure } from '../features';
 import { PeerCertificate, alertFor, checkServerIdentity as defaultCheckServerIdentity, peerCertificate, verifyFailure } from '../verify';
@@ -28,11 +28,17 @@ export interface VerifyInput {
 export interface Verdict {
   authorized: boolean;
   authorizationError: string | null;
-  /** Set when the connection must close: the alert to send and the error to report. */
-  reject?: { alert: number; err: TLSError };
+  /**
+   * Set when the connection must close: the alert to send (null: none, the connection just
+   * closes before our last flight, as Node's does) and the error to report.
+   */
+  reject?: { alert: number | null; err: Error };
 }
 
 const OK: Verdict = { authorized: true, authorizationError: null };
+
+/** What Node's server reports when it drops a client it did not authorize. */
+const hangUp = (): TLSError => nodeError('ECONNRESET', 'socket hang up');
 
 export function verifyPeer(v: VerifyInput): Verdict {
   if (v.isServer && v.mode === 'none') return { authorized: false, authorizationError: null };
@@ -47,19 +53,20 @@ export function verifyPeer(v: VerifyInput): Verdict {
   } else {
     const failure = verifyFailure(v.session.verifyPeer(), chain);
     if (failure) err = new TLSError(failure.message, { code: failure.code });
-    else if (!v.isServer) err = (v.checkServerIdentity ?? defaultCheckServerIdentity)(v.hostname, peerCertificate(chain, false)) ?? null;
+    // Node checks the name only on a full handshake (a resumed session was checked when made).
+    else if (!v.isServer && !info.resumed) err = (v.checkServerIdentity ?? defaultCheckServerIdentity)(v.hostname, peerCertificate(chain, false)) ?? null;
   }
   if (!err) return OK;
   const code = (err as { code?: string }).code;
   const verdict: Verdict = { authorized: false, authorizationError: code ?? err.message };
   if (v.isServer) {
-    // GnuTLS already enforced 'require' and 'verify-if-sent' for X.509 inside the handshake.
-    if (!rawKey || v.mode === 'request' || (v.mode === 'verify-if-sent' && chain.length === 0)) return verdict;
-    verdict.reject = { alert: ALERT.BAD_CERTIFICATE, err: err as TLSError };
+    // 'verify-if-sent' X.509 chains were checked by GnuTLS inside the handshake.
+    if (v.mode === 'require') verdict.reject = { alert: rawKey ? ALERT.BAD_CERTIFICATE : null, err: rawKey ? err : hangUp() };
+    else if (rawKey && v.mode === 'verify-if-sent' && chain.length > 0) verdict.reject = { alert: ALERT.BAD_CERTIFICATE, err };
     return verdict;
   }
   if (!v.rejectUnauthorized) return verdict;
-  const tlsErr = err instanceof TLSError ? err : new TLSError(err.message, { code: code ?? 'ERR_TLS_CERT_REJECTED', cause: err });
-  verdict.reject = { alert: alertFor(code ?? ''), err: tlsErr };
+  // Node's client reports checkServerIdentity's own error, whatever it is.
+  verdict.reject = { alert: rawKey ? alertFor(code ?? '') : null, err };
   return verdict;
 }

@@ -126,7 +126,7 @@ async function main() {
       y.resume();
     }
     await sleep(20);
-    report('errors', errors.filter((c) => /^GNUTLS_E_/.test(c)).length);
+    report('errors', errors.filter((c) => /^(GNUTLS_E_|ERR_SSL_)/.test(c)).length);
     report('after-failures');
   } else {
     throw new Error('unknown mode ' + mode);
