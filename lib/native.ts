@@ -20,6 +20,8 @@ export interface NativeInfo {
   ownCertType: string | null;
   peerCertType: string | null;
   statusRequested: boolean;
+  /** Server: the versions the ClientHello offered, bit n for TLS 1.n (0 before a ClientHello). */
+  offeredVersions: number;
   pskIdentity: string | null;
   dhBits: number;
 }

@@ -6,6 +6,7 @@ import { Duplex } from 'stream';
 import * as net from 'net';
 import { ALERT_LEVEL, SFLAGS } from './constants';
 import { TLSError, nodeError } from './errors';
+import { validateFunction, validateObject } from './validate';
 import { createSecureContext } from './secure-context';
 import { appendKeylog, keylogFile } from './features';
 import type { DetailedPeerCertificate } from './verify';
@@ -389,7 +390,9 @@ export class TLSSocket extends SocketBase {
   }
 
   /** Node's renegotiate(): a re-handshake (TLS 1.2) or key update (TLS 1.3); callback(err). */
-  renegotiate(_options: { rejectUnauthorized?: boolean; requestCert?: boolean }, callback?: (err: Error | null) => void): boolean {
+  renegotiate(options: { rejectUnauthorized?: boolean; requestCert?: boolean }, callback?: (err: Error | null) => void): boolean {
+    validateObject(options, 'options');
+    if (callback !== undefined) validateFunction(callback, 'callback');
     if (this.destroyed) return false;
     this.rehandshake().then(
       () => callback?.(null),

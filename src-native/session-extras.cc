@@ -153,9 +153,22 @@ int Session::StapledResponse(gnutls_datum_t* resp) {
   return GnutlsCopy(resp, ocsp_response_.data(), ocsp_response_.size()) ? 0 : GNUTLS_E_MEMORY_ERROR;
 }
 
-// Looks for the status_request extension (5) in a ClientHello; GnuTLS does the parsing.
-int Session::ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned char*, unsigned) {
-  if (tls_id == 5) static_cast<Session*>(ctx)->status_requested_ = true;
+// The bit of offered_versions_ for a TLS version on the wire (3,1 .. 3,4); 0 for others.
+static unsigned VersionBit(unsigned char major, unsigned char minor) {
+  return major == 3 && minor >= 1 && minor <= 4 ? 1u << (minor - 1) : 0;
+}
+
+// Looks for status_request (5) and supported_versions (43) in a ClientHello; GnuTLS does the
+// parsing of the extension list.
+int Session::ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned char* data, unsigned size) {
+  Session* self = static_cast<Session*>(ctx);
+  if (tls_id == 5) self->status_requested_ = true;
+  if (tls_id == 43 && size >= 1) {
+    // A one-byte length, then two bytes per version; it replaces legacy_version.
+    self->offered_versions_ = 0;
+    unsigned len = data[0] < size - 1 ? data[0] : size - 1;
+    for (unsigned i = 1; i + 1 <= len; i += 2) self->offered_versions_ |= VersionBit(data[i], data[i + 1]);
+  }
   return 0;
 }
 
@@ -165,6 +178,12 @@ void Session::NoteClientHello(const gnutls_datum_t* msg) {
       (size_t{body.data[1]} << 16 | size_t{body.data[2]} << 8 | body.data[3]) == body.size - 4) {
     body.data += 4;
     body.size -= 4;
+  }
+  // Without supported_versions, legacy_version is the highest version the client takes.
+  if (body.size >= 2) {
+    unsigned top = VersionBit(body.data[0], body.data[1]);
+    if (body.data[0] == 3 && body.data[1] > 4) top = 1u << 3;
+    offered_versions_ = top ? (top << 1) - 1 : 0;
   }
   gnutls_ext_raw_parse(this, ClientHelloExtension, &body, GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
 }

@@ -412,6 +412,7 @@ Napi::Value Session::Info(const Napi::CallbackInfo& info) {
   o.Set("ownCertType", StrOrNull(env, gnutls_certificate_type_get_name(gnutls_certificate_type_get2(s, GNUTLS_CTYPE_OURS))));
   o.Set("peerCertType", StrOrNull(env, gnutls_certificate_type_get_name(gnutls_certificate_type_get2(s, GNUTLS_CTYPE_PEERS))));
   o.Set("statusRequested", Napi::Boolean::New(env, status_requested_));
+  o.Set("offeredVersions", Napi::Number::New(env, offered_versions_));
   o.Set("pskIdentity", is_server_ ? StrOrNull(env, gnutls_psk_server_get_username(s)) : env.Null());
   o.Set("dhBits", Napi::Number::New(env, gnutls_dh_get_prime_bits(s)));
   o.Set("resumed", Napi::Boolean::New(env, gnutls_session_is_resumed(s) != 0));

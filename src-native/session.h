@@ -135,6 +135,8 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::FunctionReference psk_cb_;
   std::vector<uint8_t> ocsp_response_;  // stapled when the client asks (server)
   bool status_requested_ = false;       // the ClientHello carried status_request (server)
+  // The versions the ClientHello offered (server): bit n is TLS 1.n (0: 1.0 .. 3: 1.3).
+  unsigned offered_versions_ = 0;
 
   RecordQueue in_;               // ciphertext fed in, not yet read by GnuTLS
   Napi::ObjectReference fed_ref_;  // the last fed Buffer while in_ reads from it

@@ -6,8 +6,9 @@
 // exception, Node's synchronous pskCallback, is guarded in native code: a close() from inside it
 // takes effect when the native call returns).
 import type { NativeInfo, NativeSession } from '../native';
-import { E, EV } from '../constants';
+import { ALERT_LEVEL, E, EV } from '../constants';
 import { TLSError, gnutlsError } from '../errors';
+import { Situation, alertFor, localReason } from '../openssl-errors';
 import type { SecureContext } from '../secure-context';
 import { SessionSpec, createSession } from './session-setup';
 import { Operations, Operation } from './operations';
@@ -132,12 +133,21 @@ export class Engine {
     return s;
   }
 
-  /** A fatal error: the alert GnuTLS maps `code` to goes out first (unless the peer sent one). */
+  /**
+   * A fatal error: unless the peer sent an alert, the one OpenSSL sends for the failure goes out
+   * first (else the one GnuTLS maps `code` to).
+   */
   fail(code: number, context?: string): void {
     if (this.state === 'closed') return;
     const s = this.session;
-    if (code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
-    this.failWith(gnutlsError(code, s.lastAlert(), context));
+    const situation = failureSituation(this, code);
+    if (code !== E.FATAL_ALERT_RECEIVED) {
+      const reason = localReason(code, situation);
+      const alert = reason && alertFor(reason, s.info().protocol);
+      if (alert !== undefined) s.sendAlert(ALERT_LEVEL.FATAL, alert);
+      else s.sendAppropriateAlert(code);
+    }
+    this.failWith(gnutlsError(code, s.lastAlert(), context, situation));
   }
 
   /** Ends the connection: what GnuTLS wrote goes out, then the error item (null: no error). */
@@ -431,4 +441,11 @@ export class Engine {
     this.helloBytes = null;
     this.session.close();
   }
+}
+
+/** What decides which of Node's errors a failure is: the role, and a server's version mismatch. */
+function failureSituation(e: Engine, code: number): Situation {
+  if (!e.isServer || (code !== E.NO_CIPHER_SUITES && code !== E.UNSUPPORTED_VERSION_PACKET)) return { isServer: e.isServer };
+  const offered = e.session.info().offeredVersions;
+  return { isServer: true, noSharedVersion: offered !== 0 && (offered & e.ctx.versions) === 0 };
 }
