@@ -3,6 +3,7 @@
 // `ERR_*` codes elsewhere; the GnuTLS code and alert behind it as extra fields.
 import { binding } from './native';
 import { E } from './constants';
+import { codeInStack } from './validate';
 import { LIBRARY, LocalReason, OpenSSLError, Situation, local, localReason, message, nodeCode, receivedAlert, shortMessage } from './openssl-errors';
 
 export interface TLSErrorDetails {
@@ -105,10 +106,7 @@ export function nodeError(code: string, message: string, extra?: TLSErrorDetails
   const err = new TLSError(message, { ...extra, code });
   if (code.startsWith('ERR_')) {
     nodeCoded.add(err);
-    // The stack's header is formatted from `name` when first read.
-    Object.defineProperty(err, 'name', { value: `Error [${code}]`, configurable: true, writable: true, enumerable: false });
-    void err.stack;
-    delete (err as { name?: string }).name;
+    codeInStack(err, code);
   }
   return err;
 }

@@ -2,7 +2,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from 'crypto';
 import { binding, NativeContext } from './native';
 import { ciphersToPriority } from './ciphers';
-import { nodeError, opensslError } from './errors';
+import { TLSError, nodeError, opensslError } from './errors';
 import { BUFFER_LIKE, codedError, invalidArgType, validateObject, validateString } from './validate';
 
 export type BinaryLike = string | Buffer;
@@ -115,7 +115,7 @@ function groupTokens(curves: unknown): string {
   validateString(curves, 'options.ecdhCurve');
   if (curves === 'auto') return '';
   const groups = curves.split(':').map((c) => GROUPS[c]);
-  if (groups.length === 0 || groups.some((g) => g === undefined)) throw nodeError('ERR_CRYPTO_OPERATION_FAILED', 'Failed to set ECDH curve');
+  if (groups.length === 0 || groups.some((g) => g === undefined)) throw new TLSError('Failed to set ECDH curve', { code: 'ERR_CRYPTO_OPERATION_FAILED' });
   return `:-GROUP-ALL:${groups.map((g) => `+GROUP-${g}`).join(':')}`;
 }
 

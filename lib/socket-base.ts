@@ -6,7 +6,7 @@ import { X509Certificate } from 'crypto';
 import { Duplex } from 'stream';
 import type { Engine } from './engine/engine';
 import { nodeError } from './errors';
-import { codedError, validateBufferLike, validateInteger, validateString } from './validate';
+import { nativeCodedError, validateBufferLike, validateInteger, validateString } from './validate';
 import { CHANNEL_BINDINGS, ChannelBindingType, PeerPublicKey, peerPublicKey } from './features';
 import { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters, cipherOf, ephemeralKeyInfo, negotiatedParameters, protocolName } from './negotiated';
 import { DetailedPeerCertificate, PeerCertificate, peerCertificate } from './verify';
@@ -99,7 +99,7 @@ export abstract class SocketBase extends net.Socket {
   /** Client, before the handshake starts: a session to resume (Node's setSession). */
   setSession(session: Buffer | string): void {
     const data = typeof session === 'string' ? Buffer.from(session, 'latin1') : session;
-    if (!Buffer.isBuffer(data)) throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'Session must be a buffer');
+    if (!Buffer.isBuffer(data)) throw nativeCodedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'Session must be a buffer');
     const e = this._engine;
     if (e.state === 'new' && !this._isServer) e.session.setSessionData(data);
   }

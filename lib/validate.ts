@@ -28,12 +28,21 @@ function codedClass(Base: ErrorBase): ErrorBase {
 export function codedError<T extends Error>(Base: new (m?: string) => T, code: string, message: string): T & { code: string } {
   const Cls = codedClass(Base as unknown as ErrorBase);
   const err = new Cls(message) as unknown as T & { code: string };
-  // The stack's header is formatted from `name` when first read.
-  Object.defineProperty(err, 'name', { value: `${Base.name} [${code}]`, configurable: true, writable: true, enumerable: false });
-  void err.stack;
-  delete (err as { name?: string }).name;
+  codeInStack(err, code);
   err.code = code;
   return err;
+}
+
+/**
+ * Heads the stack of a coded error `Name [code]: message`, as Node's own formatting does; an
+ * application's Error.prepareStackTrace formats it instead, as it does Node's errors.
+ */
+export function codeInStack(err: Error, code: string): void {
+  if (typeof Error.prepareStackTrace === 'function') return;
+  // The stack's header is formatted from `name` when first read.
+  Object.defineProperty(err, 'name', { value: `${err.name} [${code}]`, configurable: true, writable: true, enumerable: false });
+  void err.stack;
+  delete (err as { name?: string }).name;
 }
 
 const PRIMITIVE = new Set(['string', 'number', 'bigint', 'boolean', 'symbol', 'undefined', 'function', 'object']);
@@ -136,4 +145,9 @@ export function validateServerOptions(options: unknown): void {
     validateBufferLike(o.ticketKeys, 'options.ticketKeys');
     if (o.ticketKeys.byteLength !== 48) throw invalidArgValue('options.ticketKeys', o.ticketKeys.byteLength, 'must be exactly 48 bytes');
   }
+}
+
+/** A coded error as Node's C++ layer throws them: `code` set, stack and String() without it. */
+export function nativeCodedError<T extends Error>(Base: new (m?: string) => T, code: string, message: string): T & { code: string } {
+  return Object.assign(new Base(message), { code });
 }

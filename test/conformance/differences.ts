@@ -39,4 +39,13 @@ export const DIFFERENCES: Difference[] = [
     scenarios: /^$/,
     normalise: same,
   },
+  {
+    difference:
+      "An OpenSSL-form error message (`<thread>:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:<file>:<line>:SSL alert number 40`) names our thread identifier and, for file and line, `gnutls` and the GnuTLS error code",
+    why: "OpenSSL's thread id and source position have no GnuTLS counterpart; the code, function, reason and data fields are OpenSSL's",
+    scenarios: /^errors: /,
+    // Only the thread field and the file:line pair are masked; every other field is compared.
+    normalise: (l) =>
+      l.replace(/\b[0-9A-F]{16}:error:([0-9A-F]{8}):SSL routines:([^:"]*):([^:"]*):[^:"]*:-?\d+:/g, '<thread>:error:$1:SSL routines:$2:$3:<file>:<line>:'),
+  },
 ];
