@@ -80,11 +80,10 @@ export function gnutlsError(code: number, lastAlert: number, context?: string, s
   if (code === E.FATAL_ALERT_RECEIVED || code === E.WARNING_ALERT_RECEIVED) {
     details.alert = alertName(lastAlert);
     details.alertCode = lastAlert;
-    if (code === E.FATAL_ALERT_RECEIVED) details.openssl = receivedAlert(lastAlert);
-  } else {
-    const r = situation && localReason(code, situation);
-    if (r) details.openssl = local(r);
   }
+  const r = situation && localReason(code, situation);
+  if (r) details.openssl = local(r);
+  else if (code === E.FATAL_ALERT_RECEIVED) details.openssl = receivedAlert(lastAlert);
   if (details.openssl) return new TLSError(message(details.openssl, code), details);
   let msg = binding.strerror(code);
   if (details.alert) msg += ` (${details.alert})`;

@@ -75,10 +75,17 @@ export const LOCAL = {
   WRONG_VERSION_NUMBER: { reason: 267, text: 'wrong version number', func: 'ssl3_get_record' },
   NO_APPLICATION_PROTOCOL: { reason: 235, text: 'no application protocol', func: 'tls_handle_alpn' },
   NO_CIPHER_MATCH: { reason: 185, text: 'no cipher match', func: '' },
+  HTTP_REQUEST: { reason: 156, text: 'http request', func: 'ssl3_get_record' },
+  HTTPS_PROXY_REQUEST: { reason: 155, text: 'https proxy request', func: 'ssl3_get_record' },
+  PACKET_LENGTH_TOO_LONG: { reason: 198, text: 'packet length too long', func: 'ssl3_get_record' },
+  UNEXPECTED_MESSAGE: { reason: 244, text: 'unexpected message', func: 'ssl3_read_bytes' },
 } as const;
 export type LocalReason = keyof typeof LOCAL;
 
 export const local = (r: LocalReason): OpenSSLError => ({ ...LOCAL[r], data: '' });
+
+/** GnuTLS's failures of the record layer (gnutls.h): what Node reports depends on the record. */
+const RECORD_FAILURES = new Set([-8 /* UNSUPPORTED_VERSION_PACKET */, -9 /* UNEXPECTED_PACKET_LENGTH */, -15 /* UNEXPECTED_PACKET */, -417 /* RECORD_OVERFLOW */]);
 
 /** GnuTLS error codes (gnutls.h) with the local failure Node reports for them. */
 const GNUTLS_LOCAL: Record<number, { server?: LocalReason; client?: LocalReason }> = {
@@ -88,25 +95,71 @@ const GNUTLS_LOCAL: Record<number, { server?: LocalReason; client?: LocalReason 
   [-21 /* UNKNOWN_CIPHER_SUITE */]: { server: 'NO_SHARED_CIPHER' },
   [-8 /* UNSUPPORTED_VERSION_PACKET */]: { server: 'UNSUPPORTED_PROTOCOL', client: 'WRONG_VERSION_NUMBER' },
   [-344 /* NO_APPLICATION_PROTOCOL */]: { server: 'NO_APPLICATION_PROTOCOL' },
+  [-417 /* RECORD_OVERFLOW */]: { server: 'PACKET_LENGTH_TOO_LONG', client: 'PACKET_LENGTH_TOO_LONG' },
 };
+
+/** A record header as read off the wire. */
+export interface RecordHeader {
+  type: number;
+  major: number;
+  minor: number;
+  length: number;
+  /** The five bytes themselves. */
+  start: Buffer;
+}
 
 /** What the failure looked like, where the reason depends on it. */
 export interface Situation {
   isServer: boolean;
   /** Server: the client offered no version the server enables. */
   noSharedVersion?: boolean;
+  /** During the handshake: the header of the peer's last record. */
+  record?: RecordHeader | null;
+  /** Server: no ClientHello has arrived yet. */
+  beforeHello?: boolean;
 }
 
-/** The local OpenSSL reason for a GnuTLS failure, if Node has one for it. */
+/** The first bytes of an HTTP request (OpenSSL looks for these in a first record). */
+const HTTP_METHODS = ['GET ', 'POST', 'HEAD', 'PUT '];
+
+/**
+ * The local OpenSSL reason for a GnuTLS failure, if Node has one for it. A record failure in the
+ * handshake is judged by the record's header, as OpenSSL does: a version other than 3.x is a
+ * wrong version number (an HTTP request, on a server), then a length over the limit is too long,
+ * and anything else unexpected.
+ */
 export function localReason(gnutlsCode: number, s: Situation): LocalReason | undefined {
+  // An alert where a server waits for a ClientHello is a message it did not expect.
+  if (gnutlsCode === -12 && s.isServer && s.beforeHello) return 'UNEXPECTED_MESSAGE';
+  if (s.record && RECORD_FAILURES.has(gnutlsCode)) {
+    if (s.record.major !== 3) {
+      const text = s.record.start.toString('latin1', 0, 4);
+      if (s.isServer && HTTP_METHODS.includes(text)) return 'HTTP_REQUEST';
+      if (s.isServer && text === 'CONN') return 'HTTPS_PROXY_REQUEST';
+      return 'WRONG_VERSION_NUMBER';
+    }
+    if (gnutlsCode === -417) return 'PACKET_LENGTH_TOO_LONG';
+    if (gnutlsCode === -15) return 'UNEXPECTED_MESSAGE';
+  }
   const r = GNUTLS_LOCAL[gnutlsCode]?.[s.isServer ? 'server' : 'client'];
   if (s.isServer && s.noSharedVersion && (r === 'NO_SHARED_CIPHER' || r === 'UNSUPPORTED_PROTOCOL')) return 'UNSUPPORTED_PROTOCOL';
   return r;
 }
 
-/** The alert OpenSSL sends for a local failure (version: the negotiated one, if known). */
-export function alertFor(r: LocalReason, version: string | null): number | undefined {
+/**
+ * The alert OpenSSL sends for a local failure (version: the negotiated one, if known); null: it
+ * sends none, undefined: the one GnuTLS picks.
+ */
+export function alertFor(r: LocalReason, version: string | null): number | null | undefined {
   switch (r) {
+    case 'WRONG_VERSION_NUMBER':
+    case 'HTTP_REQUEST':
+    case 'HTTPS_PROXY_REQUEST':
+      return null;
+    case 'PACKET_LENGTH_TOO_LONG':
+      return 22;
+    case 'UNEXPECTED_MESSAGE':
+      return 10;
     case 'PEER_DID_NOT_RETURN_A_CERTIFICATE':
       return version === 'TLS1.3' ? 116 : 40;
     case 'NO_SHARED_CIPHER':

@@ -12,6 +12,7 @@ import { Situation, alertFor, localReason } from '../openssl-errors';
 import type { SecureContext } from '../secure-context';
 import { SessionSpec, createSession } from './session-setup';
 import { Operations, Operation } from './operations';
+import { RecordHeaders } from './record-headers';
 
 export type Item =
   | { t: 'data'; buf: Buffer }
@@ -81,6 +82,8 @@ export class Engine {
   private step: Step = { out: [], items: [] };
   /** Server: ClientHello bytes kept while an SNI callback may still pick another context. */
   private helloBytes: Buffer[] | null = null;
+  /** The peer's record headers, until the handshake is done (they pick a failure's code). */
+  records: RecordHeaders | null = new RecordHeaders();
   /** Set when a pass changed state so that another pass may make progress. */
   again = false;
 
@@ -141,12 +144,10 @@ export class Engine {
     if (this.state === 'closed') return;
     const s = this.session;
     const situation = failureSituation(this, code);
-    if (code !== E.FATAL_ALERT_RECEIVED) {
-      const reason = localReason(code, situation);
-      const alert = reason && alertFor(reason, s.info().protocol);
-      if (alert !== undefined) s.sendAlert(ALERT_LEVEL.FATAL, alert);
-      else s.sendAppropriateAlert(code);
-    }
+    const reason = localReason(code, situation);
+    const alert = reason && alertFor(reason, s.info().protocol);
+    if (typeof alert === 'number') s.sendAlert(ALERT_LEVEL.FATAL, alert);
+    else if (alert !== null && code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
     this.failWith(gnutlsError(code, s.lastAlert(), context, situation));
   }
 
@@ -204,6 +205,7 @@ export class Engine {
       this.runAgain();
     } else {
       this.helloBytes?.push(chunk);
+      this.records?.see(chunk);
       this.session.feed(chunk);
       if (this.state !== 'new' && this.state !== 'hello') this.run();
     }
@@ -297,6 +299,7 @@ export class Engine {
   private handshakeDone(): void {
     this.state = 'secure';
     this.helloBytes = null;
+    this.records = null;
     this.spec = null;
     this.info = this.session.info();
     this.drainKeylog();
@@ -445,7 +448,11 @@ export class Engine {
 
 /** What decides which of Node's errors a failure is: the role, and a server's version mismatch. */
 function failureSituation(e: Engine, code: number): Situation {
-  if (!e.isServer || (code !== E.NO_CIPHER_SUITES && code !== E.UNSUPPORTED_VERSION_PACKET)) return { isServer: e.isServer };
+  const record = e.state === 'secure' ? null : e.records?.last;
+  if (e.isServer && code === E.FATAL_ALERT_RECEIVED && e.state !== 'secure') {
+    return { isServer: true, record, beforeHello: e.session.info().offeredVersions === 0 };
+  }
+  if (!e.isServer || (code !== E.NO_CIPHER_SUITES && code !== E.UNSUPPORTED_VERSION_PACKET)) return { isServer: e.isServer, record };
   const offered = e.session.info().offeredVersions;
-  return { isServer: true, noSharedVersion: offered !== 0 && (offered & e.ctx.versions) === 0 };
+  return { isServer: true, noSharedVersion: offered !== 0 && (offered & e.ctx.versions) === 0, record };
 }

@@ -1,6 +1,8 @@
 // Differential scenarios: the errors of failed handshakes and of bad arguments, as Node's tls
 // shapes them (class, name, code, library, reason, message, stack header, String()).
+import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
 import type * as tls from 'tls';
 import { close, closed, differential, listen, once, settle, Trace } from './harness';
@@ -146,3 +148,63 @@ differential(
   },
   { pairings: 'same' },
 );
+
+// ---- a peer that does not speak TLS --------------------------------------------------------------
+
+/** 300 bytes that are no TLS record (deterministic; the first's "version" byte is not 3). */
+const noise = Buffer.concat(Array.from({ length: 10 }, (_v, i) => createHash('sha256').update(`noise ${i}`).digest())).subarray(0, 300);
+const GARBAGE: Array<[string, Buffer]> = [
+  ['bytes that are no record', noise],
+  ['an HTTP message', Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')],
+  ['zero bytes', Buffer.alloc(64)],
+  ['a record header claiming 64 KiB', Buffer.from([0x16, 3, 3, 0xff, 0xff, 1, 2, 3])],
+  ['a record of version 2.1', Buffer.from([0x16, 2, 1, 0, 5, 1, 2, 3, 4, 5])],
+  ['application data before any handshake', Buffer.from([0x17, 3, 3, 0, 5, 1, 2, 3, 4, 5])],
+  ['a fatal handshake_failure alert', Buffer.from([0x15, 3, 3, 0, 2, 2, 40])],
+];
+
+for (const [name, bytes] of GARBAGE) {
+  differential(
+    `errors: a TLS client gets ${name}`,
+    async ({ client: C }, t) => {
+      const peer = net.createServer((s) => {
+        s.on('error', () => undefined);
+        s.once('data', () => s.write(bytes));
+        s.on('end', () => s.end());
+      });
+      const port = await listen(peer);
+      const client = C.connect({ port, host: '127.0.0.1', servername: 'localhost', ca });
+      client.on('secureConnect', () => t.push('client secureConnect'));
+      client.on('error', (e) => record(t, 'client error', e));
+      await closed(client);
+      await close(peer);
+    },
+    { pairings: 'client' },
+  );
+}
+
+for (const [name, bytes] of [...GARBAGE, ['an HTTP request', Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n')] as [string, Buffer]]) {
+  differential(
+    `errors: a TLS server gets ${name}`,
+    async ({ server: S }, t) => {
+      const server = S.createServer(serverOpts, () => t.push('server secureConnection'));
+      const failed = new Promise<void>((resolve) =>
+        server.on('tlsClientError', (e: Error) => {
+          record(t, 'server tlsClientError', e);
+          resolve();
+        }),
+      );
+      const port = await listen(server);
+      const raw = net.connect(port, '127.0.0.1', () => raw.write(bytes));
+      raw.on('error', () => undefined);
+      let got = Buffer.alloc(0);
+      raw.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+      await closed(raw);
+      // The alert the server sent back (none for a record that is no TLS).
+      t.value('peer received', got.toString('hex'));
+      await failed;
+      await close(server);
+    },
+    { pairings: 'server' },
+  );
+}
