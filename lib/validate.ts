@@ -124,7 +124,7 @@ export function validateObject(v: unknown, name: string): asserts v is object {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalidArgType(name, 'object', v);
 }
 
-export function validateBufferLike(v: unknown, name: string): asserts v is ArrayBufferView {
+export function validateBufferLike(v: unknown, name: string): asserts v is NodeJS.ArrayBufferView {
   if (!ArrayBuffer.isView(v)) throw invalidArgType(name, BUFFER_LIKE, v);
 }
 
