@@ -61,6 +61,10 @@ export class TLSError extends Error {
   }
 }
 
+// As on Node's own errors, `constructor` reads as the standard class, so util.inspect() and
+// loggers print `Error: ...` (instanceof TLSError still holds).
+Object.defineProperty(TLSError.prototype, 'constructor', { get: () => Error, configurable: true });
+
 binding.setErrorClass(TLSError);
 
 /** The TLS name of an alert ('certificate_required', 'bad_certificate', 'unknown_ca', ...). */

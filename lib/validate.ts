@@ -19,6 +19,8 @@ function codedClass(Base: ErrorBase): ErrorBase {
       }
     };
     Object.defineProperty(c, 'name', { value: Base.name });
+    // As on Node's own errors, `constructor` reads as the standard class (util.inspect() shows it).
+    Object.defineProperty(c.prototype, 'constructor', { get: () => Base, configurable: true });
     classes.set(Base, (cls = c as unknown as ErrorBase));
   }
   return cls;
@@ -35,10 +37,12 @@ export function codedError<T extends Error>(Base: new (m?: string) => T, code: s
 
 /**
  * Heads the stack of a coded error `Name [code]: message`, as Node's own formatting does; an
- * application's Error.prepareStackTrace formats it instead, as it does Node's errors.
+ * application's Error.prepareStackTrace (source-map-support, jest) formats it instead, as it does
+ * Node's errors. Node installs its own as `ErrorPrepareStackTrace`.
  */
 export function codeInStack(err: Error, code: string): void {
-  if (typeof Error.prepareStackTrace === 'function') return;
+  const prepare = Error.prepareStackTrace as ((...a: unknown[]) => unknown) | undefined;
+  if (typeof prepare === 'function' && prepare.name !== 'ErrorPrepareStackTrace') return;
   // The stack's header is formatted from `name` when first read.
   Object.defineProperty(err, 'name', { value: `${err.name} [${code}]`, configurable: true, writable: true, enumerable: false });
   void err.stack;

@@ -1,5 +1,6 @@
 // Differential scenarios: the errors of failed handshakes and of bad arguments, as Node's tls
 // shapes them (class, name, code, library, reason, message, stack header, String()).
+import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
@@ -208,3 +209,38 @@ for (const [name, bytes] of [...GARBAGE, ['an HTTP request', Buffer.from('GET / 
     { pairings: 'server' },
   );
 }
+
+// ---- outside jest --------------------------------------------------------------------------------
+
+test("errors: without an application's prepareStackTrace, stack headers and util.inspect() read as Node's", () => {
+  // Jest formats stacks itself; a plain node process uses Node's own formatting, which puts the
+  // code of Node's coded errors in the header. The built package (dist/) is what runs here.
+  const script = `
+    const util = require('util'), net = require('net');
+    const out = {};
+    for (const [stack, tls] of [['node', require('tls')], ['gnutls', require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist'))})]]) {
+      const sock = new tls.TLSSocket(new net.Socket());
+      sock.on('error', () => {});
+      const calls = {
+        'ciphers: 1': () => tls.createSecureContext({ ciphers: 1 }),
+        'ciphers: NO-SUCH-CIPHER': () => tls.createSecureContext({ ciphers: 'NO-SUCH-CIPHER' }),
+        'ticketKeys: 10 bytes': () => tls.createServer({ ticketKeys: Buffer.alloc(10) }),
+        'exportKeyingMaterial before the handshake': () => sock.exportKeyingMaterial(8, 'label'),
+        'exportKeyingMaterial(0)': () => sock.exportKeyingMaterial(0, 'label'),
+        'setSession(1)': () => sock.setSession(1),
+      };
+      out[stack] = {};
+      for (const [k, f] of Object.entries(calls)) {
+        try { f(); out[stack][k] = 'did not throw'; }
+        catch (e) { out[stack][k] = [e.stack.split('\\n')[0], util.inspect(e).split('\\n')[0], String(e)]; }
+      }
+      sock.destroy();
+    }
+    console.log(JSON.stringify(out));
+  `;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+  expect(r.stderr).toBe('');
+  const out = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
+  expect(Object.keys(out.node)).toHaveLength(6);
+  expect(out.gnutls).toEqual(out.node);
+});
