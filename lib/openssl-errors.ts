@@ -79,6 +79,7 @@ export const LOCAL = {
   HTTPS_PROXY_REQUEST: { reason: 155, text: 'https proxy request', func: 'ssl3_get_record' },
   PACKET_LENGTH_TOO_LONG: { reason: 198, text: 'packet length too long', func: 'ssl3_get_record' },
   UNEXPECTED_MESSAGE: { reason: 244, text: 'unexpected message', func: 'ssl3_read_bytes' },
+  DECRYPTION_FAILED_OR_BAD_RECORD_MAC: { reason: 281, text: 'decryption failed or bad record mac', func: 'ssl3_get_record' },
 } as const;
 export type LocalReason = keyof typeof LOCAL;
 
@@ -96,6 +97,9 @@ const GNUTLS_LOCAL: Record<number, { server?: LocalReason; client?: LocalReason 
   [-8 /* UNSUPPORTED_VERSION_PACKET */]: { server: 'UNSUPPORTED_PROTOCOL', client: 'WRONG_VERSION_NUMBER' },
   [-344 /* NO_APPLICATION_PROTOCOL */]: { server: 'NO_APPLICATION_PROTOCOL' },
   [-417 /* RECORD_OVERFLOW */]: { server: 'PACKET_LENGTH_TOO_LONG', client: 'PACKET_LENGTH_TOO_LONG' },
+  // OpenSSL 3 reports an AES-GCM record of TLS 1.2 that fails to decrypt as its provider's
+  // 'cipher operation failed'; this is its error for every other record that fails.
+  [-24 /* DECRYPTION_FAILED */]: { server: 'DECRYPTION_FAILED_OR_BAD_RECORD_MAC', client: 'DECRYPTION_FAILED_OR_BAD_RECORD_MAC' },
 };
 
 /** A record header as read off the wire. */

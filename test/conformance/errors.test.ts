@@ -244,3 +244,4 @@ test("errors: without an application's prepareStackTrace, stack headers and util
   expect(Object.keys(out.node)).toHaveLength(6);
   expect(out.gnutls).toEqual(out.node);
 });
+
