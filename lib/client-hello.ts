@@ -67,7 +67,8 @@ export class ClientHelloReader {
         if (type === CHANGE_CIPHER_SPEC && len === 1 && !this.ccsSeen) {
           this.ccsSeen = true;
           this.skipping = true;
-        } else if (type !== HANDSHAKE || len === 0 || len > MAX_PLAINTEXT_RECORD) {
+        } else if (type !== HANDSHAKE || this.hdr[1] !== 3 || len === 0 || len > MAX_PLAINTEXT_RECORD) {
+          // Not TLS records (the version's major is 3): the engine reports what it is.
           this.verdict = { t: 'other' };
           break;
         } else {

@@ -1,6 +1,10 @@
-// The one error class of the package, and the helpers that build it from GnuTLS codes.
+// The error class of TLS failures, and the helpers that build it in Node's shape: OpenSSL's
+// `library`, `reason`, `code` and message where Node reports an OpenSSL error, Node's own
+// `ERR_*` codes elsewhere; the GnuTLS code and alert behind it as extra fields.
 import { binding } from './native';
 import { E } from './constants';
+import { codeInStack } from './validate';
+import { LIBRARY, LocalReason, OpenSSLError, Situation, local, localReason, message, nodeCode, receivedAlert, shortMessage } from './openssl-errors';
 
 export interface TLSErrorDetails {
   code?: string;
@@ -9,34 +13,57 @@ export interface TLSErrorDetails {
   alert?: string;
   alertCode?: number;
   cause?: unknown;
+  /** The OpenSSL error Node reports for this failure: sets library, reason and code. */
+  openssl?: OpenSSLError;
 }
 
+/** Errors whose stack and String() read `Error [CODE]: message`, as Node's own coded errors. */
+const nodeCoded = new WeakSet<TLSError>();
+
 /**
- * Every error this package raises. `code` is Node's `ERR_TLS_*` name where Node has one,
- * otherwise the GnuTLS error name (`GNUTLS_E_...`); `gnutlsCode` is the numeric GnuTLS error and
- * `alert` the TLS alert name when an alert caused it.
+ * Every TLS failure this package raises. Like Node's, its `name` is 'Error' and `code` is Node's:
+ * `ERR_SSL_*` with `library` and `reason` where Node reports an OpenSSL error, `ERR_TLS_*` and
+ * the like where Node has its own. `gnutlsCode`/`gnutlsName` are the GnuTLS error behind it and
+ * `alert`/`alertCode` the TLS alert received; a GnuTLS failure Node has no code for keeps the
+ * GnuTLS name (`GNUTLS_E_...`) as its code.
  */
 export class TLSError extends Error {
-  code: string;
-  gnutlsCode?: number;
-  gnutlsName?: string;
-  alert?: string;
-  alertCode?: number;
+  // Declared only: an own property exists when it has a value, as on Node's errors.
+  declare library?: string;
+  declare reason?: string;
+  declare code: string;
+  declare gnutlsCode?: number;
+  declare gnutlsName?: string;
+  declare alert?: string;
+  declare alertCode?: number;
 
   constructor(message: string, details?: TLSErrorDetails | number, gnutlsName?: string | null) {
     super(message);
-    this.name = 'TLSError';
     // Native code calls new TLSError(message, gnutlsCode, gnutlsName).
     const d: TLSErrorDetails = typeof details === 'number' ? { gnutlsCode: details, gnutlsName } : details ?? {};
-    this.gnutlsCode = d.gnutlsCode;
-    if (d.gnutlsName ?? undefined) this.gnutlsName = d.gnutlsName!;
-    else if (d.gnutlsCode !== undefined) this.gnutlsName = binding.errorName(d.gnutlsCode) ?? undefined;
-    this.code = d.code ?? this.gnutlsName ?? 'ERR_TLS_GNUTLS';
+    if (d.openssl) {
+      this.library = LIBRARY;
+      this.reason = d.openssl.text;
+    }
+    let name: string | undefined;
+    if (d.gnutlsName ?? undefined) name = d.gnutlsName!;
+    else if (d.gnutlsCode !== undefined) name = binding.errorName(d.gnutlsCode) ?? undefined;
+    this.code = d.code ?? (d.openssl ? nodeCode(d.openssl) : undefined) ?? name ?? 'ERR_TLS_GNUTLS';
+    if (d.gnutlsCode !== undefined) this.gnutlsCode = d.gnutlsCode;
+    if (name !== undefined) this.gnutlsName = name;
     if (d.alert !== undefined) this.alert = d.alert;
     if (d.alertCode !== undefined) this.alertCode = d.alertCode;
     if (d.cause !== undefined) (this as { cause?: unknown }).cause = d.cause;
   }
+
+  toString(): string {
+    return nodeCoded.has(this) ? `${this.name} [${this.code}]: ${this.message}` : super.toString();
+  }
 }
+
+// As on Node's own errors, `constructor` reads as the standard class, so util.inspect() and
+// loggers print `Error: ...` (instanceof TLSError still holds).
+Object.defineProperty(TLSError.prototype, 'constructor', { get: () => Error, configurable: true });
 
 binding.setErrorClass(TLSError);
 
@@ -46,21 +73,43 @@ export function alertName(alert: number): string {
   return name ? name.replace(/^GNUTLS_A_/, '').toLowerCase() : `alert_${alert}`;
 }
 
-/** A TLSError for a GnuTLS failure code, naming the alert when one was received. */
-export function gnutlsError(code: number, lastAlert: number, context?: string): TLSError {
-  const name = binding.errorName(code);
-  const details: TLSErrorDetails = { gnutlsCode: code, gnutlsName: name };
-  let msg = binding.strerror(code);
+/**
+ * A TLSError for a GnuTLS failure code. A received fatal alert, and the local failures Node has
+ * a code for (see openssl-errors.ts; `situation` picks among them), are reported as Node does;
+ * any other keeps GnuTLS's name and text (after `context`).
+ */
+export function gnutlsError(code: number, lastAlert: number, context?: string, situation?: Situation): TLSError {
+  const gnutlsName = binding.errorName(code);
+  const details: TLSErrorDetails = { gnutlsCode: code, gnutlsName };
   if (code === E.FATAL_ALERT_RECEIVED || code === E.WARNING_ALERT_RECEIVED) {
     details.alert = alertName(lastAlert);
     details.alertCode = lastAlert;
-    msg += ` (${details.alert})`;
   }
+  const r = situation && localReason(code, situation);
+  if (r) details.openssl = local(r);
+  else if (code === E.FATAL_ALERT_RECEIVED) details.openssl = receivedAlert(lastAlert);
+  if (details.openssl) return new TLSError(message(details.openssl, code), details);
+  let msg = binding.strerror(code);
+  if (details.alert) msg += ` (${details.alert})`;
   if (context) msg = `${context}: ${msg}`;
   return new TLSError(msg, details);
 }
 
-/** An error with a Node-style code and no GnuTLS code behind it. */
+/** The error Node reports for a local failure it names itself (no GnuTLS code behind it). */
+export function opensslError(r: LocalReason, extra?: TLSErrorDetails): TLSError {
+  const o = local(r);
+  return new TLSError(shortMessage(o), { ...extra, openssl: o });
+}
+
+/**
+ * An error with Node's own code (`ERR_TLS_*`, `ECONNRESET`, ...) and no GnuTLS code behind it.
+ * `ERR_*` codes read `Error [CODE]: message` in the stack and String(), as Node's NodeErrors do.
+ */
 export function nodeError(code: string, message: string, extra?: TLSErrorDetails): TLSError {
-  return new TLSError(message, { ...extra, code });
+  const err = new TLSError(message, { ...extra, code });
+  if (code.startsWith('ERR_')) {
+    nodeCoded.add(err);
+    codeInStack(err, code);
+  }
+  return err;
 }

@@ -2,7 +2,8 @@
 // bindings, key-log files. The socket calls them; GnuTLS does the protocol work.
 import { X509Certificate, createHash, createPublicKey } from 'crypto';
 import * as fs from 'fs';
-import { TLSError, nodeError } from './errors';
+import { TLSError } from './errors';
+import { BUFFER_LIKE, invalidArgType, validateBufferLike, validateObject, validateString } from './validate';
 import type { TLSSocket } from './tls-socket';
 
 /** Node's server `pskCallback`: the key for `identity`, or null to refuse. */
@@ -10,7 +11,7 @@ export type ServerPskCallback = (socket: TLSSocket, identity: string) => NodeJS.
 /** Node's client `pskCallback`: the identity and key to use (the server's hint under TLS 1.2). */
 export type ClientPskCallback = (hint: string | null) => { psk: NodeJS.ArrayBufferView; identity: string } | null | undefined;
 
-function bytes(v: NodeJS.ArrayBufferView): Buffer {
+function bytes(v: ArrayBufferView): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
@@ -24,17 +25,22 @@ export function pskBridge(
   return (arg) => {
     try {
       if (isServer) {
-        const key = (cb as ServerPskCallback)(socket as TLSSocket, arg ?? '');
+        // As Node: a Buffer-like, or an object with one as `psk`.
+        const key: unknown = (cb as ServerPskCallback)(socket as TLSSocket, arg ?? '');
         if (key == null) return null;
-        if (!ArrayBuffer.isView(key)) throw nodeError('ERR_INVALID_ARG_TYPE', 'pskCallback must return a Buffer, TypedArray or DataView');
-        return bytes(key);
+        if (ArrayBuffer.isView(key)) return bytes(key);
+        if (typeof key !== 'object') throw invalidArgType('ret', ['Object', ...BUFFER_LIKE], key);
+        const psk = (key as { psk?: unknown }).psk;
+        validateBufferLike(psk, 'psk');
+        return bytes(psk);
       }
-      const r = (cb as ClientPskCallback)(arg);
+      const r: unknown = (cb as ClientPskCallback)(arg);
       if (r == null) return null;
-      if (typeof r !== 'object' || !ArrayBuffer.isView(r.psk) || typeof r.identity !== 'string') {
-        throw nodeError('ERR_INVALID_ARG_TYPE', 'pskCallback must return { psk: Buffer, identity: string }');
-      }
-      return { identity: r.identity, psk: bytes(r.psk) };
+      validateObject(r, 'ret');
+      const { psk, identity } = r as { psk?: unknown; identity?: unknown };
+      validateBufferLike(psk, 'psk');
+      validateString(identity, 'identity');
+      return { identity, psk: bytes(psk) };
     } catch (err) {
       onError(err instanceof Error ? err : new Error(String(err)));
       return null;

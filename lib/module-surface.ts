@@ -2,7 +2,7 @@
 import { X509Certificate } from 'crypto';
 import { binding } from './native';
 import { SecureContext } from './secure-context';
-import { codedError } from './arg-errors';
+import { codedError } from './validate';
 import { SecurePair } from './secure-pair';
 import type { TLSSocketOptions } from './socket-options';
 

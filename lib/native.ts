@@ -22,6 +22,8 @@ export interface NativeInfo {
   statusRequested: boolean;
   /** Server: the ALPN protocols the ClientHello offered (null: no ALPN extension). */
   clientAlpn: string[] | null;
+  /** Server: the versions the ClientHello offered, bit n for TLS 1.n (0 before a ClientHello). */
+  offeredVersions: number;
   pskIdentity: string | null;
   dhBits: number;
 }

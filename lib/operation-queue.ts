@@ -3,6 +3,8 @@
 import { nodeError } from './errors';
 import type { Engine, Step } from './engine/engine';
 import type { Operation, Operations } from './engine/operations';
+import type { KeyUpdateOptions, ReauthOptions, RehandshakeOptions } from './reauth';
+import type { DetailedPeerCertificate } from './verify';
 
 export class OperationQueue {
   private waiting: Array<() => void> = [];
@@ -34,6 +36,40 @@ export class OperationQueue {
       if (this.engine().ops.current || this.waiting.length > 0) this.waiting.push(run);
       else run();
     });
+  }
+
+  reauth(isServer: boolean, options: ReauthOptions): Promise<DetailedPeerCertificate | Record<string, never>> {
+    if (!isServer) {
+      return Promise.reject(nodeError('ERR_TLS_INVALID_STATE', 'reauth() is for servers; clients answer with the reauthRequest event'));
+    }
+    return this.enqueue((ops, resolve, reject) => ops.startReauth(options.require === true, options.timeout, resolve as (v: unknown) => void, reject));
+  }
+
+  rehandshake(options: RehandshakeOptions, node?: { requestCert?: boolean; rejectUnauthorized?: boolean }): Promise<void> {
+    return this.enqueue<void>((ops, resolve, reject) => ops.startRehandshake(options.timeout, resolve as (v: unknown) => void, reject, node));
+  }
+
+  /** Node's renegotiate() once its arguments were checked: false under TLS 1.3, as Node's. */
+  renegotiate(options: { rejectUnauthorized?: boolean; requestCert?: boolean }, callback?: (err: Error | null) => void): boolean {
+    if (this.engine().info?.protocol === 'TLS1.3') {
+      const err = nodeError('ERR_SSL_WRONG_SSL_VERSION', 'error:0A00010A:SSL routines::wrong ssl version');
+      if (callback) process.nextTick(callback, err);
+      return false;
+    }
+    this.rehandshake({}, { requestCert: options?.requestCert, rejectUnauthorized: options?.rejectUnauthorized }).then(
+      () => callback?.(null),
+      (err: Error) => callback?.(err),
+    );
+    return true;
+  }
+
+  keyUpdate(options: KeyUpdateOptions, protocol: string | null): Promise<void> {
+    const e = this.engine();
+    if (e.state !== 'secure') return Promise.reject(nodeError('ERR_SOCKET_CLOSED', 'The TLS connection is not established'));
+    if (e.info?.protocol !== 'TLS1.3') {
+      return Promise.reject(nodeError('ERR_TLS_KEY_UPDATE_UNSUPPORTED', `Key update needs TLS 1.3 (this connection is ${protocol})`));
+    }
+    return this.enqueue<void>((ops, resolve, reject) => ops.startKeyUpdate(options.requestPeer === true, resolve as (v: unknown) => void, reject));
   }
 
   /** The next queued operation, once none is in flight. */

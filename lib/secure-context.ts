@@ -7,7 +7,7 @@ import { tlsDefaults } from './defaults';
 import { secureProtocolVersions } from './secure-protocol';
 import { pairKeysWithCerts } from './key-pairing';
 import { withPlainCertificates } from './pem';
-import { codedError } from './arg-errors';
+import { BUFFER_LIKE, codedError, invalidArgType, validateObject, validateString } from './validate';
 
 export type BinaryLike = string | Buffer;
 export interface KeyObjectLike {
@@ -36,6 +36,8 @@ export interface SecureContextOptions {
   secureProtocol?: string | null;
   /** OpenSSL-style cipher list (Node's option); mapped to GnuTLS where a mapping exists. */
   ciphers?: string | null;
+  /** Node's `ecdhCurve`: 'auto' or a colon-separated list of OpenSSL curve names, in order. */
+  ecdhCurve?: string;
   /** A raw GnuTLS priority string; wins over `ciphers`. */
   priority?: string | null;
   /** Permit renegotiation without RFC 5746 safe renegotiation (adds GnuTLS's %UNSAFE_RENEGOTIATION). */
@@ -71,11 +73,28 @@ const VERSION_TOKEN: Record<TLSVersion, string> = {
   'TLSv1.3': 'VERS-TLS1.3',
 };
 
+/** Node's ERR_TLS_INVALID_PROTOCOL_VERSION, a TypeError. */
+function invalidVersion(v: unknown, which: string): TypeError {
+  return codedError(TypeError, 'ERR_TLS_INVALID_PROTOCOL_VERSION', `${JSON.stringify(v) ?? String(v)} is not a valid ${which} TLS protocol version`);
+}
+
+/** The versions a context enables, bit n for TLS 1.n (all when a raw `priority` says which). */
+export function enabledVersions(o: SecureContextOptions): number {
+  const method = secureProtocolVersions(o);
+  if (o.priority != null && method === null && o.minVersion == null && o.maxVersion == null) return 0b1111;
+  const [min, max] = method ?? [o.minVersion ?? tlsDefaults.minVersion, o.maxVersion ?? tlsDefaults.maxVersion];
+  const lo = VERSION_ORDER.indexOf(min);
+  const hi = VERSION_ORDER.indexOf(max);
+  let bits = 0;
+  for (let i = lo; i <= hi; i++) bits |= 1 << i;
+  return bits;
+}
+
 function versionTokens(min: TLSVersion, max: TLSVersion): string {
   const lo = VERSION_ORDER.indexOf(min);
   const hi = VERSION_ORDER.indexOf(max);
-  if (lo < 0) throw nodeError('ERR_TLS_INVALID_PROTOCOL_VERSION', `${String(min)} is not a valid minVersion`);
-  if (hi < 0) throw nodeError('ERR_TLS_INVALID_PROTOCOL_VERSION', `${String(max)} is not a valid maxVersion`);
+  if (lo < 0) throw invalidVersion(min, 'minimum');
+  if (hi < 0) throw invalidVersion(max, 'maximum');
   if (lo > hi) throw nodeError('ERR_TLS_PROTOCOL_VERSION_CONFLICT', `minVersion ${min} is above maxVersion ${max}`);
   const toks = ['-VERS-ALL'];
   for (let i = hi; i >= lo; i--) toks.push(`+${VERSION_TOKEN[VERSION_ORDER[i]]}`);
@@ -85,6 +104,7 @@ function versionTokens(min: TLSVersion, max: TLSVersion): string {
 /** The GnuTLS priority string that the options describe. */
 export function priorityFor(o: ContextInput): string {
   let p = basePriority(o);
+  p += groupTokens(o.ecdhCurve);
   // Raw public keys first, X.509 still accepted from peers that do not do RFC 7250.
   if (usesRawPublicKeys(o)) p += ':-CTYPE-ALL:+CTYPE-RAWPK:+CTYPE-X509';
   if (o.honorCipherOrder === true || ((o.secureOptions ?? 0) & SERVER_PREFERENCE) !== 0) p += ':%SERVER_PRECEDENCE';
@@ -93,6 +113,25 @@ export function priorityFor(o: ContextInput): string {
 
 function usesRawPublicKeys(o: SecureContextOptions): boolean {
   return o.rawPublicKey !== undefined || (o.pinnedPublicKeys?.length ?? 0) > 0;
+}
+
+/** OpenSSL's curve names (as `ecdhCurve` lists them) and GnuTLS's groups. */
+const GROUPS: Record<string, string> = {
+  prime256v1: 'SECP256R1', secp256r1: 'SECP256R1', 'P-256': 'SECP256R1',
+  secp384r1: 'SECP384R1', 'P-384': 'SECP384R1',
+  secp521r1: 'SECP521R1', 'P-521': 'SECP521R1',
+  X25519: 'X25519', x25519: 'X25519', X448: 'X448', x448: 'X448',
+  ffdhe2048: 'FFDHE2048', ffdhe3072: 'FFDHE3072', ffdhe4096: 'FFDHE4096', ffdhe6144: 'FFDHE6144', ffdhe8192: 'FFDHE8192',
+};
+
+/** The priority tokens for Node's `ecdhCurve` ('auto' or none: GnuTLS's defaults). */
+function groupTokens(curves: unknown): string {
+  if (curves === undefined) return '';
+  validateString(curves, 'options.ecdhCurve');
+  if (curves === 'auto') return '';
+  const groups = curves.split(':').map((c) => GROUPS[c]);
+  if (groups.length === 0 || groups.some((g) => g === undefined)) throw new TLSError('Failed to set ECDH curve', { code: 'ERR_CRYPTO_OPERATION_FAILED' });
+  return `:-GROUP-ALL:${groups.map((g) => `+GROUP-${g}`).join(':')}`;
 }
 
 const PKCS11_URL = /^pkcs11:/i;
@@ -106,7 +145,7 @@ function basePriority(o: ContextInput): string {
   const explicitVersions = method !== null || o.minVersion != null || o.maxVersion != null;
   let [min, max] = method ?? [o.minVersion ?? tlsDefaults.minVersion, o.maxVersion ?? tlsDefaults.maxVersion];
   if (o.priority != null) {
-    if (typeof o.priority !== 'string') throw invalidArg('priority', 'a string', o.priority);
+    validateString(o.priority, 'options.priority');
     const p = psk ? `${o.priority}${PSK_KX}` : o.priority;
     return explicitVersions ? `${p}:${versionTokens(min, max)}` : p;
   }
@@ -125,15 +164,10 @@ function basePriority(o: ContextInput): string {
   return `NORMAL:${choicePriority(choice, canTls13, psk)}:${versionTokens(min, max)}`;
 }
 
-function invalidArg(name: string, expected: string, got: unknown): TLSError {
-  const err = nodeError('ERR_INVALID_ARG_TYPE', `The "${name}" option must be ${expected}. Received ${typeof got}`);
-  return err;
-}
-
 function toBuffer(v: unknown, name: string): Buffer {
   if (typeof v === 'string') return Buffer.from(v);
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  throw invalidArg(name, 'a string or Buffer', v);
+  throw invalidArgType(`options.${name}`, ['string', ...BUFFER_LIKE], v);
 }
 
 function list<T>(v: T | T[] | undefined): T[] {
@@ -155,6 +189,15 @@ function derCertificates(input: BinaryLike): Buffer[] {
   return typeof input === 'string' ? [] : [Buffer.from(input)];
 }
 
+/** A `key` entry (PEM/DER, or `{ pem, passphrase }`) and its passphrase, of the types Node takes. */
+function checkKeyOption(k: unknown, passphrase: unknown): void {
+  const isObj = typeof k === 'object' && k !== null && !ArrayBuffer.isView(k);
+  const pem = isObj ? (k as KeyObjectLike).pem : k;
+  if (typeof pem !== 'string' && !ArrayBuffer.isView(pem)) throw invalidArgType('options.key', ['string', ...BUFFER_LIKE], pem);
+  const pass = (isObj ? (k as KeyObjectLike).passphrase : undefined) ?? passphrase;
+  if (pass !== undefined && pass !== null) validateString(pass, 'options.passphrase');
+}
+
 export class SecureContext {
   /** The native credentials object (GnuTLS certificate credentials + priority cache). */
   readonly context: NativeContext;
@@ -165,13 +208,15 @@ export class SecureContext {
   readonly rawPublicKeys: boolean;
   readonly pinnedPublicKeys: readonly string[];
   readonly ocspResponse: Buffer | undefined;
+  /** The versions enabled, bit n for TLS 1.n. */
+  readonly versions: number;
   private readonly _certInput: BinaryLike[];
   private readonly _caInput: BinaryLike[];
   private _trusted: Buffer[] | null = null;
   private _own: Buffer[] | null = null;
 
   constructor(options: ContextInput = {}) {
-    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    validateObject(options, 'options');
     this.context = new binding.Context();
     this.priority = priorityFor(options);
     this.context.setPriority(this.priority);
@@ -196,6 +241,10 @@ export class SecureContext {
     this.rawPublicKeys = usesRawPublicKeys(options);
     this.pinnedPublicKeys = [...(options.pinnedPublicKeys ?? [])];
     if (options.ocspResponse !== undefined) this.ocspResponse = toBuffer(options.ocspResponse, 'ocspResponse');
+    this.versions = enabledVersions(options);
+    // Node checks the key's type before anything else about it.
+    for (const k of keys) checkKeyOption(k, options.passphrase);
+    for (const c of certs) if (typeof c !== 'string' && !ArrayBuffer.isView(c)) throw invalidArgType('options.cert', ['string', ...BUFFER_LIKE], c);
     this.hasCertificate = keys.length > 0 || list(options.pfx).length > 0 || options.rawPublicKey !== undefined;
     if (keys.length > 0 && certs.length === 0) {
       throw nodeError('ERR_TLS_KEY_WITHOUT_CERT', 'A private key was given without a certificate (`cert`)');

@@ -1,6 +1,6 @@
 // Node's `secureProtocol` option: an OpenSSL method name, mapped to the versions it allows.
 import type { TLSVersion } from './secure-context';
-import { codedError } from './arg-errors';
+import { codedError } from './validate';
 
 /** Versions each method family allows ([min, max]; undefined: the widest GnuTLS supports). */
 const METHODS: Record<string, [TLSVersion, TLSVersion] | undefined> = {

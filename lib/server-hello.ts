@@ -5,7 +5,7 @@
 import { X509Certificate } from 'crypto';
 import { TLSError, nodeError } from './errors';
 import { ALERT_LEVEL, E } from './constants';
-import { codedError } from './arg-errors';
+import { codedError } from './validate';
 import { SecureContext as SecureContextClass } from './secure-context';
 import type { SecureContext, SecureContextLike } from './secure-context';
 import { ClientHelloReader, sessionIdToLookUp } from './client-hello';

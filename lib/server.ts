@@ -7,7 +7,8 @@ import type { EmitArgs, EventName, Listener, ServerEvents } from './events';
 import type { ServerPskCallback } from './features';
 import { TLSError, nodeError } from './errors';
 import { maxHandshakeSize } from './client-hello';
-import { codedError } from './arg-errors';
+import { codedError } from './validate';
+import { invalidArgValue, validateBufferLike, validateServerOptions } from './validate';
 
 export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   requestCert?: boolean;
@@ -42,10 +43,10 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
 
 /** GnuTLS's 64-byte ticket master key for `keys` (48 bytes as Node takes them, or 64 as is). */
 function ticketMasterKey(keys: Buffer): Buffer {
-  if (!Buffer.isBuffer(keys)) throw nodeError('ERR_INVALID_ARG_TYPE', 'ticketKeys must be a Buffer');
-  if (keys.length === 64) return Buffer.from(keys);
-  if (keys.length === 48) return Buffer.from(hkdfSync('sha256', keys, Buffer.alloc(0), 'node-gnutls session ticket key', 64));
-  throw nodeError('ERR_INVALID_ARG_VALUE', `ticketKeys must be 48 bytes (Node's format) or 64 bytes (GnuTLS's), not ${keys.length}`);
+  validateBufferLike(keys, 'buffer');
+  if (keys.byteLength === 64) return Buffer.from(keys);
+  if (keys.byteLength === 48) return Buffer.from(hkdfSync('sha256', keys, Buffer.alloc(0), 'node-gnutls session ticket key', 64));
+  throw invalidArgValue('buffer', keys.byteLength, "must be 48 bytes (Node's format) or 64 bytes (GnuTLS's)");
 }
 
 export const DEFAULT_HANDSHAKE_TIMEOUT = 120000;
@@ -77,6 +78,7 @@ export class Server extends net.Server {
   private _ticketKeys: Buffer | null = null;
 
   constructor(options?: TlsOptions | ((socket: TLSSocket) => void), listener?: (socket: TLSSocket) => void) {
+    validateServerOptions(options);
     if (typeof options === 'function') {
       listener = options;
       options = {};

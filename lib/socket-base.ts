@@ -6,13 +6,15 @@ import { X509Certificate } from 'crypto';
 import { Duplex } from 'stream';
 import type { Engine } from './engine/engine';
 import { nodeError } from './errors';
+import { nativeCodedError, validateBufferLike, validateInteger, validateString } from './validate';
 import { CHANNEL_BINDINGS, ChannelBindingType, PeerPublicKey, peerPublicKey } from './features';
 import { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters, cipherOf, ephemeralKeyInfo, negotiatedParameters, protocolName } from './negotiated';
 import { DetailedPeerCertificate, PeerCertificate, peerCertificate } from './verify';
 import { RAW_PUBLIC_KEY } from './engine/verification';
 import type { WritePath } from './write-path';
 import type { SecureContextLike, SecureContextOptions } from './secure-context';
-import { checkInt32, invalidArgType, unsupported } from './arg-errors';
+import { checkInt32, unsupported } from './arg-errors';
+import { invalidArgType } from './validate';
 
 /** A Buffer of its own memory (what Node's getters return; @types/node's NonSharedBuffer). */
 export type OwnBuffer = Buffer<ArrayBuffer>;
@@ -102,9 +104,7 @@ export abstract class SocketBase extends net.Socket {
 
   /** Client, before the handshake starts: the SNI name to send (Node's setServername). */
   setServername(name: string): void {
-    if (typeof name !== 'string') {
-      throw new TypeError(`The "name" argument must be of type string. Received ${name === null ? 'null' : `type ${typeof name}`}`);
-    }
+    validateString(name, 'name');
     if (this._isServer) throw nodeError('ERR_TLS_SNI_FROM_SERVER', 'Cannot issue SNI from a TLS server-side socket');
     const e = this._engine;
     if (e.state !== 'new') return; // the ClientHello is out: as with Node, it has no effect now
@@ -115,7 +115,7 @@ export abstract class SocketBase extends net.Socket {
   /** Client, before the handshake starts: a session to resume (Node's setSession). */
   setSession(session: Buffer | string): void {
     const data = typeof session === 'string' ? Buffer.from(session, 'latin1') : session;
-    if (!Buffer.isBuffer(data)) throw new TypeError('The "session" argument must be of type string or an instance of Buffer');
+    if (!Buffer.isBuffer(data)) throw nativeCodedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'Session must be a buffer');
     const e = this._engine;
     if (e.state === 'new' && !this._isServer) e.session.setSessionData(data);
   }
@@ -232,7 +232,7 @@ export abstract class SocketBase extends net.Socket {
 
   /** Node's setMaxSendFragment: records of at most `size` plaintext bytes (512..16384); false outside. */
   setMaxSendFragment(size: number): boolean {
-    if (typeof size !== 'number') throw invalidArgType('size', 'of type number', size);
+    if (typeof size !== 'number') throw invalidArgType('size', 'number', size);
     checkInt32('size', size);
     if (size < 512 || size > 16384) return false;
     this._writes.maxFragment = size;
@@ -258,14 +258,13 @@ export abstract class SocketBase extends net.Socket {
   }
 
   exportKeyingMaterial(length: number, label: string, context?: Buffer): OwnBuffer {
-    if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) {
-      throw nodeError('ERR_INVALID_ARG_TYPE', 'The "length" argument must be a non-negative integer');
-    }
-    if (typeof label !== 'string') throw nodeError('ERR_INVALID_ARG_TYPE', 'The "label" argument must be a string');
-    if (context !== undefined && !(context instanceof Uint8Array)) {
-      throw nodeError('ERR_INVALID_ARG_TYPE', 'The "context" argument must be a Buffer');
-    }
-    return this._established().session.exportKeyingMaterial(label, length, context ? Buffer.from(context) : undefined) as OwnBuffer;
+    validateInteger(length, 'length', 1, 2 ** 32 - 1);
+    validateString(label, 'label');
+    if (context !== undefined) validateBufferLike(context, 'context');
+    const e = this._engine;
+    if (!e || e.state !== 'secure') throw nodeError('ERR_TLS_INVALID_STATE', 'TLS socket connection must be securely established');
+    const ctx = context && Buffer.from(context.buffer, context.byteOffset, context.byteLength);
+    return e.session.exportKeyingMaterial(label, length, ctx) as OwnBuffer;
   }
 
   /**

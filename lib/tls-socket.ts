@@ -6,6 +6,7 @@ import { Duplex } from 'stream';
 import * as net from 'net';
 import { ALERT_LEVEL, SFLAGS } from './constants';
 import { TLSError, nodeError } from './errors';
+import { validateFunction, validateObject } from './validate';
 import { contextFor } from './secure-context';
 import { appendKeylog, keylogFile } from './features';
 import type { DetailedPeerCertificate } from './verify';
@@ -393,10 +394,7 @@ export class TLSSocket extends SocketBase {
    * client certificate (Node's detailed shape; `{}` when none was sent under `require: false`).
    */
   reauth(options: ReauthOptions = {}): Promise<DetailedPeerCertificate | Record<string, never>> {
-    if (!this._isServer) {
-      return Promise.reject(nodeError('ERR_TLS_INVALID_STATE', 'reauth() is for servers; clients answer with the reauthRequest event'));
-    }
-    return this._ops.enqueue((ops, resolve, reject) => ops.startReauth(options.require === true, options.timeout, resolve as (v: unknown) => void, reject));
+    return this._ops.reauth(this._isServer, options);
   }
 
   /**
@@ -404,7 +402,7 @@ export class TLSSocket extends SocketBase {
    * client-initiated renegotiation). TLS 1.3: a key update that asks the peer to update too.
    */
   rehandshake(options: RehandshakeOptions = {}): Promise<void> {
-    return this._ops.enqueue<void>((ops, resolve, reject) => ops.startRehandshake(options.timeout, resolve as (v: unknown) => void, reject));
+    return this._ops.rehandshake(options);
   }
 
   /**
@@ -413,30 +411,14 @@ export class TLSSocket extends SocketBase {
    * and the callback gets OpenSSL's error, as on Node.
    */
   renegotiate(options: { rejectUnauthorized?: boolean; requestCert?: boolean }, callback?: (err: Error | null) => void): boolean {
-    if (this.destroyed) return false;
-    if (this._engine.info?.protocol === 'TLS1.3') {
-      const err = nodeError('ERR_SSL_WRONG_SSL_VERSION', 'error:0A00010A:SSL routines::wrong ssl version');
-      if (callback) process.nextTick(callback, err);
-      return false;
-    }
-    const node = { requestCert: options?.requestCert, rejectUnauthorized: options?.rejectUnauthorized };
-    this._ops
-      .enqueue<void>((ops, resolve, reject) => ops.startRehandshake(undefined, resolve as (v: unknown) => void, reject, node))
-      .then(
-        () => callback?.(null),
-        (err: Error) => callback?.(err),
-      );
-    return true;
+    validateObject(options, 'options');
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    return !this.destroyed && this._ops.renegotiate(options, callback);
   }
 
   /** TLS 1.3 key update; with `requestPeer` the peer updates its keys too (before it next sends). */
   keyUpdate(options: KeyUpdateOptions = {}): Promise<void> {
-    const e = this._engine;
-    if (e.state !== 'secure') return Promise.reject(nodeError('ERR_SOCKET_CLOSED', 'The TLS connection is not established'));
-    if (e.info?.protocol !== 'TLS1.3') {
-      return Promise.reject(nodeError('ERR_TLS_KEY_UPDATE_UNSUPPORTED', `Key update needs TLS 1.3 (this connection is ${this.getProtocol()})`));
-    }
-    return this._ops.enqueue<void>((ops, resolve, reject) => ops.startKeyUpdate(options.requestPeer === true, resolve as (v: unknown) => void, reject));
+    return this._ops.keyUpdate(options, this.getProtocol());
   }
 
   /** Like Node: any renegotiation the client starts is answered with ERR_TLS_RENEGOTIATION_DISABLED. */

@@ -155,6 +155,11 @@ int Session::StapledResponse(gnutls_datum_t* resp) {
   return GnutlsCopy(resp, ocsp_response_.data(), ocsp_response_.size()) ? 0 : GNUTLS_E_MEMORY_ERROR;
 }
 
+// The bit of offered_versions_ for a TLS version on the wire (3,1 .. 3,4); 0 for others.
+static unsigned VersionBit(unsigned char major, unsigned char minor) {
+  return major == 3 && minor >= 1 && minor <= 4 ? 1u << (minor - 1) : 0;
+}
+
 // Looks for status_request (5), the ALPN list (16) and supported_versions (43) in a ClientHello;
 // GnuTLS splits the extensions, the ALPN list (RFC 7301: a 2-byte length, then 1-byte-length
 // names) is read here.
@@ -172,6 +177,12 @@ int Session::ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned cha
       self->client_alpn_.emplace_back(reinterpret_cast<const char*>(data + i + 1), n);
       i += 1 + n;
     }
+  }
+  if (tls_id == 43 && size >= 1) {
+    // A one-byte length, then two bytes per version; it replaces legacy_version.
+    self->offered_versions_ = 0;
+    unsigned len = data[0] < size - 1 ? data[0] : size - 1;
+    for (unsigned i = 1; i + 1 <= len; i += 2) self->offered_versions_ |= VersionBit(data[i], data[i + 1]);
   }
   if (tls_id == 43 && size >= 1 && self->context_) {
     // supported_versions: does it name a version this session's priorities enable?
@@ -201,6 +212,12 @@ void Session::NoteClientHello(const gnutls_datum_t* msg) {
       (size_t{body.data[1]} << 16 | size_t{body.data[2]} << 8 | body.data[3]) == body.size - 4) {
     body.data += 4;
     body.size -= 4;
+  }
+  // Without supported_versions, legacy_version is the highest version the client takes.
+  if (body.size >= 2) {
+    unsigned top = VersionBit(body.data[0], body.data[1]);
+    if (body.data[0] == 3 && body.data[1] > 4) top = 1u << 3;
+    offered_versions_ = top ? (top << 1) - 1 : 0;
   }
   gnutls_ext_raw_parse(this, ClientHelloExtension, &body, GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
 }

@@ -433,6 +433,7 @@ Napi::Value Session::Info(const Napi::CallbackInfo& info) {
   } else {
     o.Set("clientAlpn", env.Null());
   }
+  o.Set("offeredVersions", Napi::Number::New(env, offered_versions_));
   o.Set("pskIdentity", is_server_ ? StrOrNull(env, gnutls_psk_server_get_username(s)) : env.Null());
   o.Set("dhBits", Napi::Number::New(env, gnutls_dh_get_prime_bits(s)));
   o.Set("resumed", Napi::Boolean::New(env, gnutls_session_is_resumed(s) != 0));

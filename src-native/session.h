@@ -141,6 +141,8 @@ class Session : public Napi::ObjectWrap<Session> {
   bool client_alpn_seen_ = false;       // the ClientHello carried ALPN (server)
   std::vector<std::string> client_alpn_;  // the protocols it offered, in its order
   bool no_common_version_ = false;      // its supported_versions named none of ours (server)
+  // The versions the ClientHello offered (server): bit n is TLS 1.n (0: 1.0 .. 3: 1.3).
+  unsigned offered_versions_ = 0;
 
   RecordQueue in_;               // ciphertext fed in, not yet read by GnuTLS
   Napi::ObjectReference fed_ref_;  // the last fed Buffer while in_ reads from it

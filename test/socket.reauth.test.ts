@@ -240,9 +240,11 @@ describe('between our server and client', () => {
     const c = gtls.connect({ port, servername: 'localhost', ca });
     await once(c, 'secureConnect'); // TLS 1.3: the client is done before the server decided
     const err = await once<gtls.TLSError>(c, 'error'); // no read or write needed
-    expect(err.code).toBe('GNUTLS_E_FATAL_ALERT_RECEIVED');
+    expect(err.code).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+    expect(err.gnutlsName).toBe('GNUTLS_E_FATAL_ALERT_RECEIVED');
     expect(err.alert).toBe('certificate_required');
-    expect((await serverErr).code).toBe('GNUTLS_E_CERTIFICATE_REQUIRED');
+    expect((await serverErr).code).toBe('ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE');
+    expect((await serverErr).gnutlsName).toBe('GNUTLS_E_CERTIFICATE_REQUIRED');
     await closeServer(server);
   });
 

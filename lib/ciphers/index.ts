@@ -1,7 +1,7 @@
 // Node's `ciphers` option: split into the TLS 1.2 cipher list (OpenSSL's grammar) and the TLS 1.3
 // suites as Node splits it, each evaluated as OpenSSL would, then said as a GnuTLS priority.
-import { inspect } from 'util';
-import { nodeError, TLSError } from '../errors';
+import { opensslError, TLSError } from '../errors';
+import { invalidArgValue, validateString } from '../validate';
 import { allowedAtLevel, CipherListError, evaluateCipherList } from './grammar';
 import { Suite, TLS13_SUITES } from './suites';
 
@@ -21,26 +21,9 @@ export interface CipherChoice {
   tls13Only: boolean;
 }
 
-const OPENSSL_ERRORS = {
-  'no cipher match': { code: 'ERR_SSL_NO_CIPHER_MATCH', message: 'error:0A0000B9:SSL routines::no cipher match' },
-  'invalid command': { code: 'ERR_SSL_INVALID_COMMAND', message: 'error:0A000118:SSL routines::invalid command' },
-} as const;
-
-function opensslError(reason: keyof typeof OPENSSL_ERRORS): TLSError {
-  const e = OPENSSL_ERRORS[reason];
-  return Object.assign(nodeError(e.code, e.message), { library: 'SSL routines', reason });
-}
-
-function typeError(code: string, message: string): TypeError {
-  return Object.assign(new TypeError(message), { code });
-}
-
-/** How Node's ERR_INVALID_ARG_TYPE describes the value it got. */
-function received(v: unknown): string {
-  if (v === null || v === undefined) return `Received ${v}`;
-  if (typeof v === 'function') return `Received function ${v.name}`;
-  if (typeof v === 'object') return `Received an instance of ${(v as object).constructor?.name ?? 'Object'}`;
-  return `Received type ${typeof v} (${inspect(v)})`;
+/** OpenSSL's errors for a cipher list, in Node's shape (lib/errors.ts). */
+function cipherListError(reason: 'no cipher match' | 'invalid command'): TLSError {
+  return opensslError(reason === 'no cipher match' ? 'NO_CIPHER_MATCH' : 'INVALID_COMMAND');
 }
 
 /**
@@ -50,9 +33,7 @@ function received(v: unknown): string {
  */
 export function parseCiphers(ciphers: unknown, name = 'options.ciphers'): CipherChoice | undefined {
   if (ciphers === undefined || ciphers === null || ciphers === '') return undefined;
-  if (typeof ciphers !== 'string') {
-    throw typeError('ERR_INVALID_ARG_TYPE', `The "${name}" property must be of type string. ${received(ciphers)}`);
-  }
+  validateString(ciphers, name);
   const known = recent.get(ciphers);
   if (known) return known;
   const choice = evaluate(ciphers, name);
@@ -70,22 +51,22 @@ function evaluate(ciphers: string, name: string): CipherChoice {
   const list = parts.filter((c) => c.length > 0 && !isTls13(c)).join(':');
   const suites = parts.filter((c) => c.length > 0 && isTls13(c));
   if (list === '' && suites.length === 0) {
-    throw typeError('ERR_INVALID_ARG_VALUE', `The property '${name}' is invalid. Received ${inspect(parts)}`);
+    throw invalidArgValue(name, parts);
   }
   let tls13 = DEFAULT_TLS13;
   if (suites.length > 0) {
     tls13 = [...new Set(suites.filter((s) => TLS13_SUITES[s] !== undefined))];
-    if (tls13.length === 0) throw opensslError('no cipher match');
+    if (tls13.length === 0) throw cipherListError('no cipher match');
   }
   if (list === '') return { tls12: [], tls13, tls13Only: true };
   let result;
   try {
     result = evaluateCipherList(list);
   } catch (e) {
-    if (e instanceof CipherListError) throw opensslError(e.reason);
+    if (e instanceof CipherListError) throw cipherListError(e.reason);
     throw e;
   }
-  if (result.suites.length === 0) throw opensslError('no cipher match');
+  if (result.suites.length === 0) throw cipherListError('no cipher match');
   const level = result.secLevel;
   return { tls12: result.suites.filter((s) => allowedAtLevel(s, level)), tls13, tls13Only: false };
 }

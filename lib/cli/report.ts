@@ -82,7 +82,8 @@ export function ownSubject(socket: TLSSocket): string | null {
 export function errorSummary(err: unknown): ErrorSummary {
   const e = (err ?? {}) as { message?: string; code?: string; gnutlsName?: string; alert?: string };
   return {
-    message: e.message ?? String(err),
+    // OpenSSL-form messages end in a newline.
+    message: (e.message ?? String(err)).trimEnd(),
     code: e.code ?? null,
     gnutlsName: e.gnutlsName ?? null,
     alert: e.alert ?? null,

@@ -7,11 +7,12 @@
 // takes effect when the native call returns).
 import type { NativeInfo, NativeSession } from '../native';
 import { ALERT_LEVEL, E, EV } from '../constants';
-import { opensslAlert } from './alerts';
+import { failureAlert, failureSituation } from './alerts';
 import { TLSError, gnutlsError } from '../errors';
 import type { SecureContext } from '../secure-context';
 import { SessionSpec, createSession } from './session-setup';
 import { Operations, Operation } from './operations';
+import { RecordHeaders } from './record-headers';
 
 export type Item =
   | { t: 'data'; buf: Buffer }
@@ -83,6 +84,8 @@ export class Engine {
   private step: Step = { out: [], items: [] };
   /** Server: ClientHello bytes kept while an SNI callback may still pick another context. */
   private helloBytes: Buffer[] | null = null;
+  /** The peer's record headers, until the handshake is done (they pick a failure's code). */
+  records: RecordHeaders | null = new RecordHeaders();
   /** Set when a pass changed state so that another pass may make progress. */
   again = false;
   /**
@@ -145,15 +148,18 @@ export class Engine {
     return s;
   }
 
-  /** A fatal error: the alert GnuTLS maps `code` to goes out first (unless the peer sent one). */
+  /**
+   * A fatal error: unless the peer sent an alert, the one OpenSSL sends for the failure goes out
+   * first (else the one GnuTLS maps `code` to).
+   */
   fail(code: number, context?: string): void {
     if (this.state === 'closed') return;
     const s = this.session;
-    const secure = this.state === 'secure';
-    const alert = opensslAlert(code, this.isServer, secure ? this.info?.protocol ?? null : null, this.isServer && !secure && s.noCommonVersion());
-    if (alert !== undefined) s.sendAlert(ALERT_LEVEL.FATAL, alert);
-    else if (code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
-    this.failWith(gnutlsError(code, s.lastAlert(), context));
+    const situation = failureSituation(this, code);
+    const alert = failureAlert(this, code, situation);
+    if (typeof alert === 'number') s.sendAlert(ALERT_LEVEL.FATAL, alert);
+    else if (alert !== null && code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
+    this.failWith(gnutlsError(code, s.lastAlert(), context, situation));
   }
 
   /** fail() from outside a step: the alert for `code` and the error, as a step. */
@@ -217,6 +223,7 @@ export class Engine {
       this.runAgain();
     } else {
       this.helloBytes?.push(chunk);
+      this.records?.see(chunk);
       this.session.feed(chunk);
       if (this.state !== 'new' && this.state !== 'hello') this.run();
     }
@@ -235,12 +242,10 @@ export class Engine {
     }
     this.firstBytes = null;
     if (head[1] === 3) return true;
-    const start = head.toString('latin1');
-    const http = /^(GET |POST|HEAD|PUT )/.test(start);
-    const proxy = start === 'CONNE';
-    const code = http ? 'ERR_SSL_HTTP_REQUEST' : proxy ? 'ERR_SSL_HTTPS_PROXY_REQUEST' : 'ERR_SSL_WRONG_VERSION_NUMBER';
-    const reason = code.slice(8).toLowerCase().replace(/_/g, ' ');
-    this.failWith(new TLSError(`handshake failed: ${reason}`, { code, gnutlsCode: E.UNSUPPORTED_VERSION_PACKET }));
+    // The error is Node's for that header (wrong version number, an HTTP request, ...).
+    this.records?.see(head.length >= 5 ? head.subarray(0, 5) : Buffer.concat([head, Buffer.alloc(5 - head.length)]));
+    const code = E.UNSUPPORTED_VERSION_PACKET;
+    this.failWith(gnutlsError(code, 0, undefined, failureSituation(this, code)));
     return false;
   }
 
@@ -341,6 +346,7 @@ export class Engine {
   private handshakeDone(): void {
     this.state = 'secure';
     this.helloBytes = null;
+    this.records = null;
     this.spec = null;
     this.info = this.session.info();
     this.collect();

@@ -149,4 +149,19 @@ export const DIFFERENCES: Difference[] = [
     scenarios: /^$/,
     normalise: same,
   },
+  {
+    difference:
+      "An OpenSSL-form error message (`<thread>:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:<file>:<line>:SSL alert number 40`) names our thread identifier and, for file and line, `gnutls` and the GnuTLS error code",
+    why: "OpenSSL's thread id and source position have no GnuTLS counterpart; the code, function, reason and data fields are OpenSSL's",
+    scenarios: /^errors: /,
+    // Only the thread field and the file:line pair are masked; every other field is compared.
+    normalise: (l) =>
+      l.replace(/\b[0-9A-F]{16}:error:([0-9A-F]{8}):SSL routines:([^:"]*):([^:"]*):[^:"]*:-?\d+:/g, '<thread>:error:$1:SSL routines:$2:$3:<file>:<line>:'),
+  },
+  {
+    difference: "A server refuses client-initiated TLS 1.2 renegotiation by default (`renegotiation: 'refuse'`, a `no_renegotiation` warning); Node's accepts up to `CLIENT_RENEG_LIMIT`, which `renegotiation: 'accept'` gives",
+    why: 'under load, a client renegotiating back to back against an accepting server stalled once in the stress run: until that is understood, accepting is asked for, not assumed',
+    scenarios: /^$/,
+    normalise: same,
+  },
 ];

@@ -20,7 +20,8 @@ function watch(t: Trace, who: string, s: tls.TLSSocket): void {
 async function pair(S: typeof tls, C: typeof tls, t: Trace, serverExtra: tls.TlsOptions = {}, clientExtra: tls.ConnectionOptions = {}) {
   let resolveServer!: (s: tls.TLSSocket) => void;
   const serverSide = new Promise<tls.TLSSocket>((r) => (resolveServer = r));
-  const server = S.createServer({ ...serverOpts, maxVersion: 'TLSv1.2', ca, ...serverExtra }, (s) => {
+  // renegotiation: 'accept' is Node's default (ours refuses: see the README's Differences).
+  const server = S.createServer({ ...serverOpts, maxVersion: 'TLSv1.2', ca, renegotiation: 'accept', ...serverExtra } as tls.TlsOptions, (s) => {
     watch(t, 'server', s);
     s.on('data', (d: Buffer) => s.write(d));
     resolveServer(s);
@@ -99,7 +100,7 @@ differential('TLS 1.3: renegotiate() returns false and calls back with an error'
 
 differential('TLS 1.2: the 4th client renegotiation within the window is ERR_TLS_SESSION_ATTACK', async ({ server: S, client: C }, t) => {
   let serverSide!: tls.TLSSocket;
-  const server = S.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' }, (s) => {
+  const server = S.createServer({ ...serverOpts, maxVersion: 'TLSv1.2', renegotiation: 'accept' } as tls.TlsOptions, (s) => {
     serverSide = s;
     let handshakes = 0;
     s.on('secure', () => handshakes++);

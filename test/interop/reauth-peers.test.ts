@@ -121,7 +121,7 @@ function closed(sock: NodeJS.EventEmitter & { destroyed: boolean }): Promise<voi
 /** Records a socket's 'error' (code, alert), 'renegotiated' and 'close' events, in order. */
 function events(sock: NodeJS.EventEmitter): string[] {
   const ev: string[] = [];
-  sock.on('error', (e: TLSError) => ev.push(`error ${e.code}${e.alert ? ` ${e.alert}` : ''}`));
+  sock.on('error', (e: TLSError) => ev.push(`error ${e.gnutlsName ?? e.code}${e.alert ? ` ${e.alert}` : ''}`));
   sock.on('renegotiated', () => ev.push('renegotiated'));
   sock.on('close', () => ev.push('close'));
   return ev;

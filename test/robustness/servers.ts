@@ -66,7 +66,9 @@ export async function startOurs(
   const errors = new Map<number, string>();
   server.on('tlsClientError', (err, socket) => {
     const port = (socket as { remotePort?: number }).remotePort ?? (socket as { _parent?: { remotePort?: number } })._parent?.remotePort;
-    if (port !== undefined) errors.set(port, String((err as { code?: string }).code ?? 'untyped'));
+    // GnuTLS's decision (the Node-shaped `code` is another file's subject: conformance/errors).
+    const e = err as { code?: string; gnutlsName?: string };
+    if (port !== undefined) errors.set(port, String(e.gnutlsName ?? e.code ?? 'untyped'));
   });
   server.on('secureConnection', (s) => s.on('error', () => {}));
   const port = await listen(server);

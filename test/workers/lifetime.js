@@ -121,7 +121,7 @@ async function main() {
     for (let i = 0; i < 50; i++) {
       const [x, y] = pair();
       const s = new tls.TLSSocket(x, { isServer: true, secureContext: serverCtx });
-      s.on('error', (e) => errors.push(e.code));
+      s.on('error', (e) => errors.push(e.gnutlsName));
       y.write(Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'));
       y.resume();
     }
