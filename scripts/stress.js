@@ -694,9 +694,9 @@ function postCase(port, r, hello12) {
         for (const c of out) {
           sent.push(c);
           if (!raw.destroyed) raw.write(c);
+          arm(); // the deadline counts from our last byte
           if (out.length > 2) await new Promise((q) => setImmediate(q));
         }
-        arm();
       });
     };
     const tcp = net.connect(PROXY.port, '127.0.0.1');
