@@ -12,42 +12,10 @@ import { TLSError, gnutlsError } from '../errors';
 import type { SecureContext } from '../secure-context';
 import { SessionSpec, createSession } from './session-setup';
 import { Operations, Operation } from './operations';
-import { RecordHeaders } from './record-headers';
+import { RecordHeaders, firstRecord } from './record-headers';
+import type { Item, Step } from './step';
 
-export type Item =
-  | { t: 'data'; buf: Buffer }
-  /** The peer's close_notify: no more plaintext. */
-  | { t: 'end' }
-  | { t: 'keylog'; line: Buffer }
-  /** Server: the ClientHello was read and GnuTLS waits; answer with resumeHello(). */
-  | { t: 'clientHello' }
-  /** The handshake completed (`info` is fresh). */
-  | { t: 'handshake' }
-  /** Client: a session ticket arrived. */
-  | { t: 'ticket' }
-  | { t: 'keyUpdate' }
-  /** Client: a TLS 1.2 HelloRequest; answer with answerHelloRequest(). */
-  | { t: 'helloRequest'; safe: boolean }
-  /** Client: a TLS 1.3 post-handshake CertificateRequest; answer with answerReauth(). */
-  | { t: 'reauthRequest' }
-  /** A re-handshake the peer started completed. */
-  | { t: 'renegotiated' }
-  /** A TLS 1.2 re-handshake (whoever started it) completed: Node emits 'secure' again. */
-  | { t: 'rehandshaken' }
-  /** Client: our answer to a re-auth request went out. */
-  | { t: 'reauthAnswered' }
-  /** An operation started (arm its timeout) or ended (release writes, run the next one). */
-  | { t: 'opStarted'; op: Operation }
-  | { t: 'opEnded'; op: Operation }
-  /** The peer's certificate was checked again (after a re-authentication). */
-  | { t: 'verified'; authorized: boolean; error: string | null }
-  /** Fatal: the alert (if any) is in `out`; the adapter destroys the socket (with `err`, if any). */
-  | { t: 'error'; err: Error | null };
-
-export interface Step {
-  out: Buffer[];
-  items: Item[];
-}
+export type { Item, Step } from './step';
 
 export type EngineState = 'new' | 'handshaking' | 'hello' | 'secure' | 'closed';
 
@@ -230,20 +198,12 @@ export class Engine {
     return this.take();
   }
 
-  /**
-   * A stream whose first record header does not say TLS (an HTTP request, a plain-text banner)
-   * fails with no alert, as OpenSSL does: the peer does not speak TLS.
-   */
+  /** A first record that does not say TLS fails with no alert, as OpenSSL does (see record-headers.ts). */
   private firstRecordIsTls(chunk: Buffer): boolean {
-    const head = Buffer.concat([this.firstBytes!, chunk.subarray(0, 5)]);
-    if (head.length < 2) {
-      this.firstBytes = head;
-      return true;
-    }
-    this.firstBytes = null;
-    if (head[1] === 3) return true;
-    // The error is Node's for that header (wrong version number, an HTTP request, ...).
-    this.records?.see(head.length >= 5 ? head.subarray(0, 5) : Buffer.concat([head, Buffer.alloc(5 - head.length)]));
+    const v = firstRecord(this.firstBytes!, chunk);
+    this.firstBytes = v.t === 'wait' ? v.head : null;
+    if (v.t !== 'notTls') return true;
+    this.records?.see(v.header); // the error is Node's for that header (wrong version number, ...)
     const code = E.UNSUPPORTED_VERSION_PACKET;
     this.failWith(gnutlsError(code, 0, undefined, failureSituation(this, code)));
     return false;

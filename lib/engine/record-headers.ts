@@ -29,3 +29,15 @@ export class RecordHeaders {
     }
   }
 }
+
+/**
+ * Whether a stream's first record header says TLS (its version's major is 3), from the bytes
+ * seen so far: 'wait' for a second byte, else 'tls' or 'notTls' with the 5-byte header (zero-padded)
+ * that names Node's error (an HTTP request, a plain-text banner: the peer does not speak TLS).
+ */
+export function firstRecord(seen: Buffer, chunk: Buffer): { t: 'wait'; head: Buffer } | { t: 'tls' } | { t: 'notTls'; header: Buffer } {
+  const head = Buffer.concat([seen, chunk.subarray(0, 5)]);
+  if (head.length < 2) return { t: 'wait', head };
+  if (head[1] === 3) return { t: 'tls' };
+  return { t: 'notTls', header: head.length >= 5 ? head.subarray(0, 5) : Buffer.concat([head, Buffer.alloc(5 - head.length)]) };
+}
