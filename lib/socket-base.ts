@@ -2,6 +2,7 @@
 // reports them for TLS: plaintext) and the getters of what was negotiated. TLSSocket adds the
 // engine driving and the stream plumbing.
 import * as net from 'net';
+import * as tls from 'tls';
 import { X509Certificate } from 'crypto';
 import { Duplex } from 'stream';
 import type { Engine } from './engine/engine';
@@ -33,6 +34,10 @@ export abstract class SocketBase extends net.Socket {
   authorizationError: AuthorizationError = null as unknown as AuthorizationError;
   alpnProtocol: string | false | null = null;
   servername: string | false | null = null;
+  /** As Node's: true until 'secureConnect' (client) or 'secureConnection' (server). */
+  secureConnecting = true;
+  /** As Node's: true from the first 'secure' on. */
+  _secureEstablished = false;
   /** The Duplex carrying the ciphertext. */
   readonly socket: Duplex;
   protected abstract _engine: Engine;
@@ -305,3 +310,19 @@ Object.defineProperty(SocketBase.prototype, 'pending', {
     return this.connecting || this.destroyed;
   },
 });
+
+// A TLSSocket is a `tls.TLSSocket` as far as `instanceof` and the prototype chain tell (Node's http2
+// waits for 'secureConnect' only on one). The constructor stays net.Socket's: no Node TLS handle is
+// made. Every method Node's prototype defines is ours; its internals, which drive Node's TLS handle,
+// throw when called.
+Object.setPrototypeOf(SocketBase.prototype, tls.TLSSocket.prototype);
+export const NODE_TLS_INTERNALS = ['_wrapHandle', '_destroySSL', '_init', '_handleTimeout', '_emitTLSError', '_tlsError', '_releaseControl', '_finishInit'] as const;
+for (const name of NODE_TLS_INTERNALS) {
+  Object.defineProperty(SocketBase.prototype, name, {
+    configurable: true,
+    writable: true,
+    value: function nodeTlsInternal(): never {
+      throw unsupported(`${name}()`, "it drives Node's own TLS handle, which a node-gnutls socket does not have");
+    },
+  });
+}

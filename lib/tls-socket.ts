@@ -285,9 +285,11 @@ export class TLSSocket extends SocketBase {
   /** 'secure', and on a client 'secureConnect' first, as Node's client emits them (each handshake). */
   private _secureEvents(): void {
     if (!this._isServer) {
+      this.secureConnecting = false;
       this.emit('secureConnect');
       if (this.destroyed) return;
     }
+    this._secureEstablished = true;
     this.emit('secure');
   }
 
@@ -343,6 +345,7 @@ export class TLSSocket extends SocketBase {
 
   private _announce(): void {
     this._announced = true;
+    this.secureConnecting = false;
     this._server?.emit('secureConnection', this);
   }
 
