@@ -1,0 +1,73 @@
+// lib/native.ts, the one loader of the addon: NODE_GNUTLS_ADDON chooses the file (the cmake-js build in
+// CI's smoke run), node-gyp-build finds it otherwise, and a failure to load names what to install.
+// Which file is loaded is read from the process's own list of shared objects (process.report).
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { gnutlsVersion } from '../lib';
+import { ensureDist, tmpDir } from './helpers';
+
+const ROOT = path.join(__dirname, '..');
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const gypBuild: { resolve(dir: string): string } = require('node-gyp-build');
+
+const loadedAddons = (): string[] => {
+  const report = process.report!.getReport() as unknown as { sharedObjects: string[] };
+  return report.sharedObjects.filter((f) => /node[-_]gnutls[^/]*\.node$/.test(f)).map((f) => fs.realpathSync(f));
+};
+
+/** Runs `require('<root>/dist')` in a child with NODE_GNUTLS_ADDON set; its exit status and stderr. */
+function loadWith(addon: string): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist'))})`], {
+    env: { ...process.env, NODE_GNUTLS_ADDON: addon },
+    encoding: 'utf8',
+  });
+  return { status: r.status, stderr: r.stderr };
+}
+
+beforeAll(() => ensureDist());
+
+test('the addon in this process is the one NODE_GNUTLS_ADDON names, else the one node-gyp-build finds', () => {
+  expect(gnutlsVersion).toMatch(/^3\./); // the addon answered
+  const chosen = process.env.NODE_GNUTLS_ADDON;
+  const expected = fs.realpathSync(chosen ? path.resolve(chosen) : gypBuild.resolve(ROOT));
+  expect(loadedAddons()).toEqual([expected]);
+});
+
+test('NODE_GNUTLS_ADDON naming a missing file: the error names that file', () => {
+  const dir = tmpDir();
+  try {
+    const r = loadWith(path.join(dir, 'missing.node'));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(path.join(dir, 'missing.node'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an addon whose libgnutls cannot be found by the dynamic loader: the error says what to install', () => {
+  // A copy of the addon whose DT_NEEDED entry names a GnuTLS soname that no machine has: dlopen()
+  // then fails exactly as it does for the real one on a machine without libgnutls.so.30.
+  const dir = tmpDir();
+  try {
+    const original = fs.readFileSync(gypBuild.resolve(ROOT));
+    const needle = Buffer.from('libgnutls.so.30\0');
+    const patched = Buffer.from(original);
+    let replaced = 0;
+    for (let at = patched.indexOf(needle); at !== -1; at = patched.indexOf(needle, at + 1)) {
+      Buffer.from('libgnutls.so.99\0').copy(patched, at);
+      replaced++;
+    }
+    expect(replaced).toBeGreaterThan(0);
+    const file = path.join(dir, 'node_gnutls.node');
+    fs.writeFileSync(file, patched);
+    const r = loadWith(file);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`node-gnutls: the node-gnutls addon ${file} links the system GnuTLS library (libgnutls.so.99), which is not installed.`);
+    expect(r.stderr).toContain('apt-get install libgnutls30');
+    expect(r.stderr).toContain('apt-get install libgnutls28-dev g++ make python3');
+    expect(r.stderr).toContain('libgnutls.so.99: cannot open shared object file'); // the loader's own words are kept
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
