@@ -71,3 +71,18 @@ test('an addon whose libgnutls cannot be found by the dynamic loader: the error 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('binding.gyp and CMakeLists.txt build the same addon: every src-native/*.cc, the same defines and flags', () => {
+  const gyp = JSON.parse(fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8')).targets[0];
+  const cmake = fs.readFileSync(path.join(ROOT, 'CMakeLists.txt'), 'utf8');
+  const sources = fs.readdirSync(path.join(ROOT, 'src-native')).filter((f) => f.endsWith('.cc')).map((f) => `src-native/${f}`);
+  expect([...gyp.sources].sort()).toEqual(sources.sort()); // CMake globs the same directory
+  expect(cmake).toMatch(/file\(GLOB NATIVE_SOURCES[^)]*src-native\/\*\.cc\)/);
+  const cmakeDefines = /target_compile_definitions\(node_gnutls PRIVATE([^)]*)\)/.exec(cmake)![1].split(/\s+/).filter(Boolean);
+  for (const d of gyp.defines as string[]) expect(cmakeDefines).toContain(d);
+  expect(gyp.cflags_cc).toEqual(expect.arrayContaining(['-std=c++17', '-fexceptions', '-fvisibility=hidden']));
+  expect(cmake).toMatch(/CMAKE_CXX_STANDARD 17\)/);
+  expect(cmake).toMatch(/CMAKE_CXX_VISIBILITY_PRESET hidden\)/);
+  expect(cmake).toMatch(/-fexceptions/);
+  expect(cmake).toMatch(/pkg_check_modules\(GNUTLS REQUIRED IMPORTED_TARGET gnutls\)/);
+});
