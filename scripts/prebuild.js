@@ -15,7 +15,9 @@ try {
   for (const f of ['package.json', 'binding.gyp']) fs.copyFileSync(path.join(root, f), path.join(work, f));
   fs.cpSync(path.join(root, 'src-native'), path.join(work, 'src-native'), { recursive: true });
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'), 'dir');
-  fs.rmSync(path.join(root, 'prebuilds'), { recursive: true, force: true });
+  // Only this platform's directory is replaced: prebuilds made on other platforms and copied in stay.
+  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  fs.rmSync(dir, { recursive: true, force: true });
   const prebuildify = require.resolve('prebuildify/bin.js', { paths: [root] });
   // N-API: one build serves every Node version. Build against the running Node's headers (its
   // install prefix has them, or npm's nodedir), so nothing is downloaded.
@@ -29,10 +31,10 @@ try {
   const r = spawnSync(process.execPath, args, { cwd: work, env, stdio: ['ignore', 2, 2] });
   if (r.status !== 0) {
     console.error('prebuild: prebuildify failed (a C++ toolchain, python3, make and libgnutls28-dev are needed)');
-    process.exit(r.status || 1);
+    process.exitCode = r.status || 1;
+  } else {
+    console.error(`prebuild: ${fs.readdirSync(dir).map((f) => path.join('prebuilds', path.basename(dir), f)).join(' ')}`);
   }
-  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-  console.error(`prebuild: ${fs.readdirSync(dir).map((f) => path.join('prebuilds', path.basename(dir), f)).join(' ')}`);
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
 }
