@@ -143,6 +143,13 @@ describe('installed with --ignore-scripts', () => {
     const file = spawnSync('file', ['-L', path.join(installed, PREBUILD)], { encoding: 'utf8' });
     if (file.status === 0) expect(file.stdout).toMatch(/, stripped/);
   });
+
+  test('the ES module entry and the typings resolve from the installed package', async () => {
+    const esm = await run(process.execPath, ['--input-type=module', '-e', "import { connect, TLSSocket } from 'node-gnutls'; console.log(typeof connect, typeof TLSSocket)"], app, MINUTE);
+    expect(esm.stdout.trim()).toBe('function function');
+    const installed = path.join(app, 'node_modules', 'node-gnutls');
+    expect(fs.readFileSync(path.join(installed, pkg.types), 'utf8')).toMatch(/export .*connect/);
+  });
 });
 
 describe('on another machine', () => {
