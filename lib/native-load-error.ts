@@ -17,7 +17,7 @@ export function addonLoadError(err: unknown, file: string | undefined): unknown 
   if (missing) {
     message =
       `${what} links the system GnuTLS library (${missing[1]}), which is not installed. ` +
-      `Install GnuTLS 3.7 or later (Debian/Ubuntu: apt-get install libgnutls30), ${SOURCE_BUILD}.`;
+      `Install the GnuTLS runtime (Debian/Ubuntu: apt-get install libgnutls30), ${SOURCE_BUILD}.`;
   } else if (/version `GNUTLS_[^']*' not found/.test(err.message)) {
     message =
       `${what} needs a newer GnuTLS than the one installed. ` +

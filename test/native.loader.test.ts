@@ -72,6 +72,28 @@ test('an addon whose libgnutls cannot be found by the dynamic loader: the error 
   }
 });
 
+test('an addon needing a symbol version its libgnutls lacks (an older GnuTLS): the error says to upgrade or build', () => {
+  // The copy asks libgnutls.so.30 for a version node GnuTLS never defined (GNUTLS_3_* → GNUTLS_9_*):
+  // the dynamic loader rejects it as it rejects a build made against a newer GnuTLS than installed.
+  const dir = tmpDir();
+  try {
+    const patched = Buffer.from(fs.readFileSync(gypBuild.resolve(ROOT)));
+    const name = /GNUTLS_3_[0-9_]+\0/.exec(patched.toString('latin1'))![0];
+    const needle = Buffer.from(name, 'latin1');
+    const bumped = Buffer.from(name.replace('GNUTLS_3_', 'GNUTLS_9_'), 'latin1');
+    for (let at = patched.indexOf(needle); at !== -1; at = patched.indexOf(needle, at + 1)) bumped.copy(patched, at);
+    const file = path.join(dir, 'node_gnutls.node');
+    fs.writeFileSync(file, patched);
+    const r = loadWith(file);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`node-gnutls: the node-gnutls addon ${file} needs a newer GnuTLS than the one installed.`);
+    expect(r.stderr).toContain('apt-get install libgnutls30');
+    expect(r.stderr).toContain(`version \`${name.slice(0, -1).replace('GNUTLS_3_', 'GNUTLS_9_')}' not found`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('binding.gyp and CMakeLists.txt build the same addon: every src-native/*.cc, the same defines and flags', () => {
   const gyp = JSON.parse(fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8')).targets[0];
   const cmake = fs.readFileSync(path.join(ROOT, 'CMakeLists.txt'), 'utf8');
