@@ -1,7 +1,11 @@
 // The only module that loads the compiled addon; it also declares the native surface as types.
+// The addon is found by node-gyp-build (build/Release, else prebuilds/<platform>-<arch>/), or is the
+// file named by the NODE_GNUTLS_ADDON environment variable (e.g. the cmake-js build,
+// build-cmake/Release/node_gnutls.node). A failure to load says what to install (native-load-error.ts).
 import * as path from 'path';
+import { addonLoadError } from './native-load-error';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const load: (dir: string) => unknown = require('node-gyp-build');
+const gypBuild: { resolve(dir: string): string } = require('node-gyp-build');
 
 export interface NativeInfo {
   protocol: string | null;
@@ -126,4 +130,15 @@ export interface NativeBinding {
   systemTrust(): Buffer[];
 }
 
-export const binding = load(path.join(__dirname, '..')) as NativeBinding;
+function loadBinding(): NativeBinding {
+  let file: string | undefined;
+  try {
+    const chosen = process.env.NODE_GNUTLS_ADDON;
+    file = chosen ? path.resolve(chosen) : gypBuild.resolve(path.join(__dirname, '..'));
+    return require(file) as NativeBinding;
+  } catch (err) {
+    throw addonLoadError(err, file);
+  }
+}
+
+export const binding = loadBinding();

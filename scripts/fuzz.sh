@@ -19,7 +19,7 @@ OUT=build/fuzz
 CXX=${CXX_FUZZ:-clang++}
 
 if ! command -v "$CXX" >/dev/null 2>&1; then
-  echo "fuzz: $CXX not found (scripts/setup.sh installs clang and libclang-rt-14-dev)"
+  echo "fuzz: $CXX not found (bash scripts/setup.sh --dev installs clang and its libFuzzer runtime)"
   exit 3
 fi
 mkdir -p "$OUT/artifacts"
