@@ -54,6 +54,13 @@ export interface SecureContextOptions {
   pinnedPublicKeys?: string[];
   /** Server: a DER OCSP response stapled for this context's certificate when a client asks. */
   ocspResponse?: Buffer;
+  /**
+   * Server: choose by this context's order of suites (GnuTLS's %SERVER_PRECEDENCE). A server's own
+   * context has it unless `false` is given, as Node's; other contexts only when `true`.
+   */
+  honorCipherOrder?: boolean;
+  /** OpenSSL option bits; SSL_OP_CIPHER_SERVER_PREFERENCE is honoured, as `honorCipherOrder`. */
+  secureOptions?: number;
 }
 
 /**
@@ -61,7 +68,7 @@ export interface SecureContextOptions {
  * `honorCipherOrder` (or SSL_OP_CIPHER_SERVER_PREFERENCE in `secureOptions`) makes a server
  * choose by its own order of suites.
  */
-type ContextInput = SecureContextOptions & { pskCallback?: unknown; honorCipherOrder?: boolean; secureOptions?: number };
+type ContextInput = SecureContextOptions & { pskCallback?: unknown };
 
 const SERVER_PREFERENCE = cryptoConstants.SSL_OP_CIPHER_SERVER_PREFERENCE;
 
@@ -104,10 +111,15 @@ function versionTokens(min: TLSVersion, max: TLSVersion): string {
 /** The GnuTLS priority string that the options describe. */
 export function priorityFor(o: ContextInput): string {
   let p = basePriority(o);
-  p += groupTokens(o.ecdhCurve);
+  const serverOrder = o.honorCipherOrder === true || ((o.secureOptions ?? 0) & SERVER_PREFERENCE) !== 0;
+  const groups = groupTokens(o.ecdhCurve);
+  // Choosing by its own order, GnuTLS picks the group too, and asks a client that sent no key share
+  // for it for another (a HelloRetryRequest). OpenSSL's default order puts X25519, the share
+  // OpenSSL's and GnuTLS's clients send, first.
+  p += groups === '' && serverOrder && o.priority == null ? OPENSSL_GROUP_ORDER : groups;
   // Raw public keys first, X.509 still accepted from peers that do not do RFC 7250.
   if (usesRawPublicKeys(o)) p += ':-CTYPE-ALL:+CTYPE-RAWPK:+CTYPE-X509';
-  if (o.honorCipherOrder === true || ((o.secureOptions ?? 0) & SERVER_PREFERENCE) !== 0) p += ':%SERVER_PRECEDENCE';
+  if (serverOrder) p += ':%SERVER_PRECEDENCE';
   return o.allowUnsafeRenegotiation ? `${p}:%UNSAFE_RENEGOTIATION` : p;
 }
 
@@ -123,6 +135,10 @@ const GROUPS: Record<string, string> = {
   X25519: 'X25519', x25519: 'X25519', X448: 'X448', x448: 'X448',
   ffdhe2048: 'FFDHE2048', ffdhe3072: 'FFDHE3072', ffdhe4096: 'FFDHE4096', ffdhe6144: 'FFDHE6144', ffdhe8192: 'FFDHE8192',
 };
+
+/** OpenSSL's default groups in its order (X25519, P-256, X448, P-521, P-384), then GnuTLS's FFDHE groups. */
+const OPENSSL_GROUP_ORDER =
+  ':-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-X448:+GROUP-SECP521R1:+GROUP-SECP384R1:+GROUP-FFDHE2048:+GROUP-FFDHE3072:+GROUP-FFDHE4096:+GROUP-FFDHE6144:+GROUP-FFDHE8192';
 
 /** The priority tokens for Node's `ecdhCurve` ('auto' or none: GnuTLS's defaults). */
 function groupTokens(curves: unknown): string {

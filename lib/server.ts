@@ -41,6 +41,15 @@ export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
   maxHandshakeSize?: number;
 }
 
+
+/**
+ * A server's own context, as Node makes it: it prefers its own order of suites unless told not to
+ * (a raw GnuTLS `priority` is taken as it is written).
+ */
+function serverContextOptions(o: TlsOptions): TlsOptions {
+  return { ...o, honorCipherOrder: o.honorCipherOrder ?? o.priority == null };
+}
+
 /** GnuTLS's 64-byte ticket master key for `keys` (48 bytes as Node takes them, or 64 as is). */
 function ticketMasterKey(keys: Buffer): Buffer {
   validateBufferLike(keys, 'buffer');
@@ -91,7 +100,7 @@ export class Server extends net.Server {
     super({ allowHalfOpen: true, pauseOnConnect: opts.pauseOnConnect });
     this._tlsOptions = opts;
     maxHandshakeSize(opts.maxHandshakeSize); // checked once here, not per connection
-    this._context = contextFor(opts.secureContext, opts);
+    this._context = contextFor(opts.secureContext, serverContextOptions(opts));
     if (opts.sessionTimeout != null) this._context.context.setSessionCache(SESSION_CACHE_SIZE, opts.sessionTimeout);
     if (opts.ticketKeys != null) this.setTicketKeys(opts.ticketKeys);
     this.on('connection', (raw: net.Socket) => this._wrap(raw));
@@ -151,7 +160,7 @@ export class Server extends net.Server {
   /** Replace the default context for new connections. */
   setSecureContext(options: SecureContextOptions): void {
     this._tlsOptions = { ...this._tlsOptions, ...options };
-    this._context = createSecureContext(this._tlsOptions);
+    this._context = createSecureContext(serverContextOptions(this._tlsOptions));
     const timeout = this._tlsOptions.sessionTimeout;
     if (timeout != null) this._context.context.setSessionCache(SESSION_CACHE_SIZE, timeout);
     if (this._ticketKeys) this._context.context.setTicketKey(ticketMasterKey(this._ticketKeys));
