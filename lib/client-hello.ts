@@ -110,6 +110,65 @@ export class ClientHelloReader {
   }
 }
 
+/** What the server's callbacks are told of a ClientHello, read from its body. */
+export interface HelloFacts {
+  /** The host_name of server_name (SNI), if any. */
+  serverName: string | null;
+  /** The ALPN protocols offered, in the client's order; null without the extension. */
+  alpn: string[] | null;
+  /** status_request (OCSP stapling) was asked for. */
+  statusRequest: boolean;
+}
+
+/** The extensions of a ClientHello body as [type, data] views (malformed tails are left out). */
+function extensions(b: Buffer): Array<[number, Buffer]> {
+  const out: Array<[number, Buffer]> = [];
+  let p = 34; // legacy_version, random
+  if (p >= b.length) return out;
+  p += 1 + b[p]; // session ID
+  if (p + 2 > b.length) return out;
+  p += 2 + b.readUInt16BE(p); // cipher suites
+  if (p + 1 > b.length) return out;
+  p += 1 + b[p]; // compression methods
+  if (p + 2 > b.length) return out;
+  const end = Math.min(b.length, p + 2 + b.readUInt16BE(p));
+  for (p += 2; p + 4 <= end; ) {
+    const len = b.readUInt16BE(p + 2);
+    if (p + 4 + len > end) break;
+    out.push([b.readUInt16BE(p), b.subarray(p + 4, p + 4 + len)]);
+    p += 4 + len;
+  }
+  return out;
+}
+
+const SERVER_NAME = 0;
+const STATUS_REQUEST = 5;
+const ALPN = 16;
+
+/** SNI, ALPN and status_request of a ClientHello body (RFC 6066, RFC 7301). */
+export function helloFacts(b: Buffer): HelloFacts {
+  const facts: HelloFacts = { serverName: null, alpn: null, statusRequest: false };
+  for (const [type, d] of extensions(b)) {
+    if (type === STATUS_REQUEST) facts.statusRequest = true;
+    if (type === SERVER_NAME && d.length >= 2) {
+      const end = Math.min(d.length, 2 + d.readUInt16BE(0));
+      for (let q = 2; q + 3 <= end; q += 3 + d.readUInt16BE(q + 1)) {
+        const n = d.readUInt16BE(q + 1);
+        if (d[q] === 0 && q + 3 + n <= end) {
+          facts.serverName = d.toString('latin1', q + 3, q + 3 + n);
+          break;
+        }
+      }
+    }
+    if (type === ALPN && d.length >= 2) {
+      const end = Math.min(d.length, 2 + d.readUInt16BE(0));
+      facts.alpn = [];
+      for (let q = 2; q < end && q + 1 + d[q] <= end; q += 1 + d[q]) facts.alpn.push(d.toString('latin1', q + 1, q + 1 + d[q]));
+    }
+  }
+  return facts;
+}
+
 /**
  * The legacy session ID of a ClientHello body to look up (TLS 1.2 session-ID resumption); null
  * when there is none, or the client offers TLS 1.3 (which resumes with tickets).

@@ -81,5 +81,4 @@ export const SFLAGS = {
 export const EV = {
   TICKET_RECEIVED: 1,
   KEY_UPDATE_RECEIVED: 2,
-  CLIENT_HELLO_HELD: 4,
 } as const;

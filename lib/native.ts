@@ -56,7 +56,6 @@ export interface NativeSession {
   setVerifyCert(mode: 0 | 1 | 2, hostname?: string): void;
   enableKeylog(on: boolean): void;
   enableTickets(ctx: NativeContext): void;
-  holdClientHello(on: boolean): void;
   /** gnutls_handshake_set_max_packet_length(): handshake message bytes taken per handshake. */
   setMaxHandshakeSize(bytes: number): void;
   refuseResumption(): void;

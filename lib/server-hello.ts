@@ -1,14 +1,16 @@
 // The server's ClientHello pipeline: size check → resumeSession lookup → SNICallback →
-// OCSPRequest → the engine goes on (with another context: a fresh session replaying the
-// ClientHello). It talks to the Server through a narrow hooks interface, and holds the transport
-// while it waits. A ClientHello may come in any number of records of any size.
+// ALPNCallback → SNICallback → OCSPRequest → the engine gets the ClientHello (with another context or protocol:
+// a fresh session made with it). The callbacks run on the ClientHello as read here, before GnuTLS
+// has seen any of it, so a HelloRetryRequest cannot bypass them. It talks to the Server through a
+// narrow hooks interface, and holds the transport while it waits. A ClientHello may come in any
+// number of records of any size.
 import { X509Certificate } from 'crypto';
 import { TLSError, nodeError } from './errors';
 import { ALERT_LEVEL, E } from './constants';
 import { codedError } from './validate';
 import { SecureContext as SecureContextClass } from './secure-context';
 import type { SecureContext, SecureContextLike } from './secure-context';
-import { ClientHelloReader, sessionIdToLookUp } from './client-hello';
+import { ClientHelloReader, HelloFacts, helloFacts, sessionIdToLookUp } from './client-hello';
 import type { Engine, Step } from './engine/engine';
 
 export type SNICallback = (servername: string, cb: (err: Error | null, ctx?: SecureContextLike | null) => void) => void;
@@ -40,15 +42,17 @@ function findIssuer(leaf: Buffer | undefined, trusted: readonly Buffer[]): Buffe
 }
 
 export class HelloPipeline {
-  /** 'pending': ClientHello bytes are held until the resumeSession lookup answers. */
-  private lookup: 'pending' | 'waiting' | 'done';
-  /** The raw chunks held while the ClientHello is incomplete or looked up (its records, as sent). */
+  /** Whether the ClientHello is held for the callbacks; false once it went to the engine. */
+  private holding: boolean;
+  /** The raw chunks held while the ClientHello is incomplete or its callbacks run (as sent). */
   private preHello: Buffer[] = [];
   /** Reads the ClientHello as it arrives, until its end (then null). */
   private reader: ClientHelloReader | null;
   private waiting = false;
-  /** The ClientHello asked for OCSP stapling (status_request). */
-  private statusRequested = false;
+  /** The context chosen for the ClientHello (an SNICallback's answer, else the socket's). */
+  private ctx: SecureContext | null = null;
+  /** The protocol an ALPNCallback chose (null: none asked). */
+  private alpn: string | null = null;
 
   constructor(
     private readonly host: HelloHost,
@@ -57,44 +61,57 @@ export class HelloPipeline {
     maxHandshakeSize: number,
     private readonly alpnCallback?: ALPNCallback,
   ) {
-    this.lookup = hooks?.listens('resumeSession') ? 'pending' : 'done';
-    this.reader = new ClientHelloReader(maxHandshakeSize, this.lookup === 'pending');
-  }
-
-  /** Whether the ClientHello should pause in GnuTLS (for SNICallback or OCSPRequest). */
-  get holdsHello(): boolean {
-    return this.sni !== undefined || this.alpnCallback !== undefined || (this.hooks?.listens('OCSPRequest') ?? false);
+    this.holding = (hooks?.listens('resumeSession') ?? false) || sni !== undefined || alpnCallback !== undefined || (hooks?.listens('OCSPRequest') ?? false);
+    this.reader = new ClientHelloReader(maxHandshakeSize, this.holding);
   }
 
   /**
-   * Sees every chunk until the ClientHello is complete, and takes it while the session lookup
-   * runs; false: hand it to the engine. A ClientHello larger than maxHandshakeSize ends the
-   * connection as soon as its header says so.
+   * Sees every chunk until the ClientHello is complete, and holds it while the callbacks run;
+   * false: hand it to the engine. A ClientHello larger than maxHandshakeSize ends the connection as
+   * soon as its header says so.
    */
   intercept(chunk: Buffer): boolean {
     const verdict = this.reader?.push(chunk);
     if (verdict) this.reader = null;
     if (verdict?.t === 'tooLarge') {
       this.preHello = [];
+      this.holding = false;
       const { engine } = this.host;
       this.host.apply(engine.refuse(E.HANDSHAKE_TOO_LARGE, `the ClientHello (${verdict.size} bytes) is larger than maxHandshakeSize`));
       return true;
     }
-    if (this.lookup === 'done') return false;
+    if (!this.holding) return false;
     this.preHello.push(chunk);
-    if (this.lookup !== 'pending' || !verdict) return true; // looked up, or not complete yet
-    const id = verdict.t === 'hello' && verdict.body ? sessionIdToLookUp(verdict.body) : null;
-    if (id === null || !this.hooks) this.release();
-    else this.resumeSession(id);
+    if (!verdict) return true; // not complete yet, or the callbacks run
+    if (verdict.t !== 'hello' || !verdict.body) this.release(); // not a ClientHello: GnuTLS says what
+    else this.started(verdict.body);
     return true;
   }
 
-  private resumeSession(id: Buffer): void {
-    if (!this.hooks) return;
-    this.lookup = 'waiting';
+  /**
+   * The whole ClientHello is in, and GnuTLS has seen none of it: resumeSession, SNICallback,
+   * OCSPRequest and ALPNCallback run on what it says, then the engine gets it with their answers.
+   */
+  private started(body: Buffer): void {
+    const facts = helloFacts(body);
+    this.host.servername = facts.serverName ?? false;
+    const id = this.hooks?.listens('resumeSession') ? sessionIdToLookUp(body) : null;
+    if (id === null) this.selectProtocol(facts);
+    else this.resumeSession(id, () => this.selectProtocol(facts));
+  }
+
+  /** As Node's order: ALPNCallback before SNICallback. */
+  private selectProtocol(facts: HelloFacts): void {
+    const alpn = this.selectAlpn(facts);
+    if (alpn === false) return;
+    this.alpn = alpn;
+    this.selectContext(facts);
+  }
+
+  private resumeSession(id: Buffer, next: () => void): void {
     this.hold(true);
     let called = false;
-    this.hooks.resumeSession(id, (err, data) => {
+    this.hooks!.resumeSession(id, (err, data) => {
       if (called || this.host.engine.closed) return;
       called = true;
       if (err) {
@@ -102,12 +119,63 @@ export class HelloPipeline {
         return;
       }
       if (data) this.host.engine.setResumeData(id, Buffer.from(data));
-      this.release();
+      next();
     });
   }
 
+  private selectContext(facts: HelloFacts): void {
+    const engine = this.host.engine;
+    const cb = this.sni;
+    if (!cb) {
+      this.ocspRequest(engine.ctx, facts);
+      return;
+    }
+    this.hold(true);
+    let called = false;
+    cb(facts.serverName ?? '', (err, ctx) => {
+      if (called || engine.closed) return;
+      called = true;
+      if (err) {
+        this.host.fail(new TLSError(err.message, { code: 'ERR_TLS_SNI_CALLBACK', cause: err }));
+        return;
+      }
+      const chosen = sniContext(ctx);
+      if (chosen instanceof Error) this.host.fail(chosen);
+      else this.ocspRequest(chosen ?? engine.ctx, facts);
+    });
+  }
+
+  private ocspRequest(ctx: SecureContext, facts: HelloFacts): void {
+    const engine = this.host.engine;
+    const hooks = this.hooks;
+    this.ctx = ctx;
+    if (!hooks || !hooks.listens('OCSPRequest') || !facts.statusRequest) {
+      this.proceed(null);
+      return;
+    }
+    const chain = ctx.ownChain();
+    const issuer = chain[1] ?? findIssuer(chain[0], ctx.trustedCertificates());
+    this.hold(true);
+    let called = false;
+    hooks.ocspRequest(chain[0] ?? null, issuer ?? null, (err, response) => {
+      if (called || engine.closed) return;
+      called = true;
+      if (err) {
+        this.host.fail(new TLSError(err.message, { code: 'ERR_TLS_OCSP_CALLBACK', cause: err }));
+        return;
+      }
+      this.proceed(response ? Buffer.from(response) : null);
+    });
+  }
+
+  private proceed(ocsp: Buffer | null): void {
+    this.host.engine.prepareHello(this.ctx!, this.alpn, ocsp);
+    this.release();
+  }
+
+  /** Hands the held ClientHello (and what followed it) to the engine. */
   private release(): void {
-    this.lookup = 'done';
+    this.holding = false;
     const held = this.preHello;
     this.preHello = [];
     this.hold(false);
@@ -123,74 +191,24 @@ export class HelloPipeline {
     this.host.holdTransport(on);
   }
 
-  /** The engine paused after the ClientHello: SNICallback, then OCSPRequest, then go on. */
-  clientHello(): void {
-    const engine = this.host.engine;
-    const { serverName: name, statusRequested } = engine.session.info();
-    this.host.servername = name ?? false;
-    this.statusRequested = statusRequested;
-    const cb = this.sni;
-    if (!cb) {
-      this.ocspRequest(engine.ctx);
-      return;
-    }
-    this.hold(true);
-    let called = false;
-    cb(name ?? '', (err, ctx) => {
-      if (called || engine.state !== 'hello') return;
-      called = true;
-      if (err) {
-        this.host.fail(new TLSError(err.message, { code: 'ERR_TLS_SNI_CALLBACK', cause: err }));
-        return;
-      }
-      const chosen = sniContext(ctx);
-      if (chosen instanceof Error) this.host.fail(chosen);
-      else this.ocspRequest(chosen ?? engine.ctx);
-    });
-  }
-
-  private ocspRequest(ctx: SecureContext): void {
-    const engine = this.host.engine;
-    const hooks = this.hooks;
-    if (!hooks || !hooks.listens('OCSPRequest') || !this.statusRequested) {
-      this.proceed(ctx, null);
-      return;
-    }
-    const chain = ctx.ownChain();
-    const issuer = chain[1] ?? findIssuer(chain[0], ctx.trustedCertificates());
-    this.hold(true);
-    let called = false;
-    hooks.ocspRequest(chain[0] ?? null, issuer ?? null, (err, response) => {
-      if (called || engine.state !== 'hello') return;
-      called = true;
-      if (err) {
-        this.host.fail(new TLSError(err.message, { code: 'ERR_TLS_OCSP_CALLBACK', cause: err }));
-        return;
-      }
-      this.proceed(ctx, response ? Buffer.from(response) : null);
-    });
-  }
-
-  private proceed(ctx: SecureContext, ocsp: Buffer | null): void {
-    this.hold(false);
-    if (!this.selectAlpn()) return;
-    this.host.apply(this.host.engine.resumeHello(ctx, ocsp));
-  }
-
-  /** ALPNCallback, as Node runs it: only for a client that offered ALPN; false when it failed. */
-  private selectAlpn(): boolean {
+  /**
+   * ALPNCallback, as Node runs it: only for a client that offered ALPN. The protocol it chose
+   * (null: no callback or no ALPN offered); false when it failed the handshake.
+   */
+  private selectAlpn(facts: HelloFacts): string | null | false {
     const cb = this.alpnCallback;
+    const protocols = facts.alpn;
+    if (!cb || !protocols) return null;
     const engine = this.host.engine;
-    const { clientAlpn: protocols, serverName } = engine.session.info();
-    if (!cb || !protocols) return true;
     let chosen: unknown;
     try {
       // Without SNI Node passes false (typed string by @types/node, as here).
-      chosen = cb({ servername: serverName ?? (false as unknown as string), protocols: [...protocols] });
+      chosen = cb({ servername: facts.serverName ?? (false as unknown as string), protocols: [...protocols] });
     } catch (err) {
       this.host.fail(err as Error);
       return false;
     }
+    if (engine.closed) return false;
     if (chosen === undefined) {
       const err = nodeError('ERR_SSL_NO_APPLICATION_PROTOCOL', 'no application protocol: ALPNCallback chose none', { alert: 'no_application_protocol' });
       this.host.apply(engine.reject(ALERT_LEVEL.FATAL, NO_APPLICATION_PROTOCOL, err));
@@ -201,8 +219,7 @@ export class HelloPipeline {
       this.host.fail(codedError(TypeError, 'ERR_TLS_ALPN_CALLBACK_INVALID_RESULT', msg));
       return false;
     }
-    engine.selectAlpn(chosen);
-    return true;
+    return chosen;
   }
 }
 

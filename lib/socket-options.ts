@@ -84,7 +84,7 @@ export function alpnList(p: TLSSocketOptions['ALPNProtocols']): string[] {
 export function sessionSpec(
   o: TLSSocketOptions,
   socket: { listenerCount(event: string): number },
-  extra: { isServer: boolean; keylogFile?: string; holdHello: boolean; onPskError: (err: Error) => void },
+  extra: { isServer: boolean; keylogFile?: string; onPskError: (err: Error) => void },
 ): SessionSpec {
   const server = o.server;
   const spec: SessionSpec = {
@@ -104,7 +104,6 @@ export function sessionSpec(
   };
   if (extra.isServer) {
     spec.externalCache = !!server && server.listenerCount('newSession') + server.listenerCount('resumeSession') > 0;
-    spec.holdHello = extra.holdHello;
   } else {
     spec.servername = defaultServername(o);
   }

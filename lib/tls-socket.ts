@@ -81,7 +81,6 @@ export class TLSSocket extends SocketBase {
     const spec = sessionSpec(options, this, {
       isServer: this._isServer,
       keylogFile: this._keylogFile,
-      holdHello: this._hello?.holdsHello ?? false,
       onPskError: (err) => {
         this._engine.pskError ??= err;
       },
@@ -186,9 +185,6 @@ export class TLSSocket extends SocketBase {
         if (this._keylogFile) appendKeylog(this._keylogFile, item.line);
         this.emit('keylog', item.line);
         this._server?.emit('keylog', item.line, this);
-        return;
-      case 'clientHello':
-        this._hello!.clientHello();
         return;
       case 'handshake':
         this._handshakeDone();

@@ -31,7 +31,6 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("setVerifyCert", &Session::SetVerifyCert),
                                       InstanceMethod("enableKeylog", &Session::EnableKeylog),
                                       InstanceMethod("enableTickets", &Session::EnableTickets),
-                                      InstanceMethod("holdClientHello", &Session::HoldClientHello),
                                       InstanceMethod("setMaxHandshakeSize", &Session::SetMaxHandshakeSize),
                                       InstanceMethod("refuseResumption", &Session::RefuseResumption),
                                       InstanceMethod("feed", &Session::Feed),
@@ -95,7 +94,6 @@ Session::Session(const Napi::CallbackInfo& info)
   gnutls_handshake_set_timeout(session_, 0);  // timeouts are the JS side's policy
   gnutls_handshake_set_hook_function(session_, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH, Hook);
   if (is_server) {
-    gnutls_handshake_set_post_client_hello_function(session_, PostClientHello);
     gnutls_db_set_ptr(session_, this);
     gnutls_db_set_store_function(session_, DbStore);
     gnutls_db_set_retrieve_function(session_, DbFetch);
@@ -185,18 +183,6 @@ int Session::Hook(gnutls_session_t s, unsigned int htype, unsigned when, unsigne
       break;
     default:
       break;
-  }
-  return 0;
-}
-
-int Session::PostClientHello(gnutls_session_t s) {
-  Session* self = static_cast<Session*>(gnutls_session_get_ptr(s));
-  if (self->hold_hello_ && !self->hello_released_) {
-    self->hello_released_ = true;
-    self->events_ |= kClientHelloHeld;
-    // gnutls_handshake() returns GNUTLS_E_INTERRUPTED. The certificate was already selected by
-    // now, so a different context means a new session fed the same ClientHello (lib/ does that).
-    return GNUTLS_E_AGAIN;
   }
   return 0;
 }
@@ -389,12 +375,6 @@ Napi::Value Session::EnableTickets(const Napi::CallbackInfo& info) {
     int ret = gnutls_session_ticket_enable_server(s, ctx->ticket_key());
     if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_session_ticket_enable_server");
   }
-  return info.Env().Undefined();
-}
-
-Napi::Value Session::HoldClientHello(const Napi::CallbackInfo& info) {
-  Live(info);
-  hold_hello_ = info[0].ToBoolean();
   return info.Env().Undefined();
 }
 

@@ -28,7 +28,6 @@ class Session : public Napi::ObjectWrap<Session> {
   enum Event : uint32_t {
     kTicketReceived = 1,     // TLS 1.3 NewSessionTicket / TLS 1.2 ticket arrived (client)
     kKeyUpdateReceived = 2,  // TLS 1.3 KeyUpdate from the peer
-    kClientHelloHeld = 4,    // server paused after ClientHello (SNI): the socket picks a context
   };
   // (A HelloRequest or post-handshake CertificateRequest shows as GNUTLS_E_REHANDSHAKE /
   // GNUTLS_E_REAUTH_REQUEST from recv(), so they need no event bit.)
@@ -61,7 +60,6 @@ class Session : public Napi::ObjectWrap<Session> {
   static int PullTimeout(gnutls_transport_ptr_t ptr, unsigned int ms);
   static int Hook(gnutls_session_t s, unsigned int htype, unsigned when, unsigned int incoming,
                   const gnutls_datum_t* msg);
-  static int PostClientHello(gnutls_session_t s);
   static int Keylog(gnutls_session_t s, const char* label, const gnutls_datum_t* secret);
   static int PskServer(gnutls_session_t s, const gnutls_datum_t* username, gnutls_datum_t* key);
   static int PskClient(gnutls_session_t s, gnutls_datum_t* username, gnutls_datum_t* key);
@@ -80,7 +78,6 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value SetVerifyCert(const Napi::CallbackInfo& info);
   Napi::Value EnableKeylog(const Napi::CallbackInfo& info);
   Napi::Value EnableTickets(const Napi::CallbackInfo& info);
-  Napi::Value HoldClientHello(const Napi::CallbackInfo& info);
   Napi::Value SetMaxHandshakeSize(const Napi::CallbackInfo& info);
   Napi::Value RefuseResumption(const Napi::CallbackInfo& info);
   Napi::Value UseExternalCache(const Napi::CallbackInfo& info);
@@ -160,8 +157,6 @@ class Session : public Napi::ObjectWrap<Session> {
   bool close_pending_ = false;  // close() was asked for while depth_ > 0
   Napi::Reference<Napi::Int32Array> state_ref_;  // [code, events, output bytes, keylog lines, queued input]
   int32_t* state_ = nullptr;
-  bool hold_hello_ = false;     // pause once after ClientHello
-  bool hello_released_ = false;
   bool keylog_ = false;
   std::vector<std::string> keylog_lines_;
   std::vector<uint8_t> finished_, peer_finished_;

@@ -17,7 +17,7 @@ import type { Item, Step } from './step';
 
 export type { Item, Step } from './step';
 
-export type EngineState = 'new' | 'handshaking' | 'hello' | 'secure' | 'closed';
+export type EngineState = 'new' | 'handshaking' | 'secure' | 'closed';
 
 /** Plaintext handed out per native call, at most (several records at once). */
 const MIN_READ_CHUNK = 256 * 1024;
@@ -50,8 +50,6 @@ export class Engine {
   private readonly st = new Int32Array(5);
   private readonly readChunk: number;
   private step: Step = { out: [], items: [] };
-  /** Server: ClientHello bytes kept while an SNI callback may still pick another context. */
-  private helloBytes: Buffer[] | null = null;
   /** The peer's record headers, until the handshake is done (they pick a failure's code). */
   records: RecordHeaders | null = new RecordHeaders();
   /** Set when a pass changed state so that another pass may make progress. */
@@ -67,8 +65,6 @@ export class Engine {
 
   /** What new sessions are made with; kept only until the handshake is done (SNI may need one). */
   private spec: SessionSpec | null;
-  /** Server: the held ClientHello must be replayed into a fresh session (see selectAlpn). */
-  private replayHello = false;
 
   constructor(
     spec: SessionSpec,
@@ -79,13 +75,12 @@ export class Engine {
     this.isServer = spec.isServer;
     this.ctx = ctx;
     this.readChunk = Math.max(MIN_READ_CHUNK, readableHighWaterMark);
-    this.session = this.newSession(ctx, true);
-    if (spec.holdHello) this.helloBytes = [];
+    this.session = this.newSession(ctx);
     this.ops = new Operations(this);
   }
 
-  private newSession(ctx: SecureContext, holdHello: boolean): NativeSession {
-    const s = createSession(this.spec!, ctx, holdHello);
+  private newSession(ctx: SecureContext): NativeSession {
+    const s = createSession(this.spec!, ctx);
     s.setStateArray(this.st);
     return s;
   }
@@ -190,10 +185,9 @@ export class Engine {
       this.readRecords(chunk);
       this.runAgain();
     } else {
-      this.helloBytes?.push(chunk);
       this.records?.see(chunk);
       this.session.feed(chunk);
-      if (this.state !== 'new' && this.state !== 'hello') this.run();
+      if (this.state !== 'new') this.run();
     }
     return this.take();
   }
@@ -238,14 +232,7 @@ export class Engine {
         this.handshakeDone();
         return;
       }
-      if (code === E.AGAIN) return;
-      if (code === E.INTERRUPTED) {
-        if (s.takeEvents() & EV.CLIENT_HELLO_HELD) {
-          this.state = 'hello';
-          this.item({ t: 'clientHello' });
-        }
-        return;
-      }
+      if (code === E.AGAIN || code === E.INTERRUPTED) return;
       if (code === E.WARNING_ALERT_RECEIVED) continue;
       const pskError = this.pskError;
       if (pskError) {
@@ -260,40 +247,24 @@ export class Engine {
   }
 
   /**
-   * Server: the pipeline chose `ctx` for this ClientHello (and maybe an OCSP response). Another
-   * context means a fresh session made from it, fed the same ClientHello: GnuTLS picked the
-   * certificate while parsing it.
+   * Server, before GnuTLS has seen any of the ClientHello: the pipeline's choices for it (the
+   * context an SNICallback picked, the protocol an ALPNCallback picked, the OCSP response to staple).
+   * Another context or protocol means a fresh session made with it; nothing was fed to the first.
    */
-  resumeHello(ctx: SecureContext, ocspResponse: Buffer | null): Step {
-    if (this.state !== 'hello') return this.take();
-    const hello = this.helloBytes;
-    this.helloBytes = null;
+  prepareHello(ctx: SecureContext, alpn: string | null, ocspResponse: Buffer | null): void {
+    if (this.state === 'closed' || this.state === 'secure' || !this.spec) return;
     try {
-      if ((ctx !== this.ctx || this.replayHello) && hello) {
-        const fresh = this.newSession(ctx, false);
-        if (ocspResponse) fresh.setOcspResponse(ocspResponse);
+      if (ctx !== this.ctx || alpn !== null) {
+        if (alpn !== null) this.spec.alpn = [alpn];
+        const fresh = this.newSession(ctx);
         this.session.close();
         this.session = fresh;
         this.ctx = ctx;
-        fresh.feed(Buffer.concat(hello));
-      } else if (ocspResponse) {
-        this.session.setOcspResponse(ocspResponse);
       }
+      if (ocspResponse) this.session.setOcspResponse(ocspResponse);
     } catch (e) {
       this.failWith(e as Error);
-      return this.take();
     }
-    this.state = 'handshaking';
-    this.run();
-    return this.take();
-  }
-
-  /** Server, at the held ClientHello: the one ALPN protocol to accept (ALPNCallback's choice). */
-  selectAlpn(protocol: string): void {
-    if (this.state !== 'hello') return;
-    // GnuTLS read the ClientHello's ALPN before it paused: a fresh session replays the hello.
-    if (this.spec) this.spec.alpn = [protocol];
-    this.replayHello = true;
   }
 
   /** Server: the session the application found for the ClientHello's session ID (kept for a replay). */
@@ -305,7 +276,6 @@ export class Engine {
 
   private handshakeDone(): void {
     this.state = 'secure';
-    this.helloBytes = null;
     this.records = null;
     this.spec = null;
     this.info = this.session.info();
@@ -469,7 +439,6 @@ export class Engine {
   /** Frees the native session (deferred by native code while a GnuTLS call is on its stack). */
   destroy(): void {
     this.state = 'closed';
-    this.helloBytes = null;
     this.heldFlight = null;
     this.session.close();
   }

@@ -30,8 +30,6 @@ export interface SessionSpec {
   /** Server: TLS 1.2 session-ID entries go to/come from the application (newSession/resumeSession). */
   externalCache?: boolean;
   resumeData?: () => [Buffer, Buffer] | null;
-  /** Server: pause after the ClientHello (SNICallback, OCSPRequest). */
-  holdHello?: boolean;
 }
 
 /** The client-certificate mode from verifyClient, or from requestCert/rejectUnauthorized as Node does. */
@@ -46,7 +44,7 @@ export function defaultServername(o: { servername?: string; host?: string }): st
   return o.servername ?? (o.host && net.isIP(o.host) === 0 ? o.host : undefined);
 }
 
-export function createSession(spec: SessionSpec, ctx: SecureContext, holdHello: boolean): NativeSession {
+export function createSession(spec: SessionSpec, ctx: SecureContext): NativeSession {
   let flags = 0;
   if (spec.isServer || (spec.postHandshakeAuth ?? ctx.hasCertificate)) flags |= INIT.POST_HANDSHAKE_AUTH;
   // Servers resume TLS 1.2 from the context's session-ID cache, not tickets: GnuTLS resumes a
@@ -59,7 +57,7 @@ export function createSession(spec: SessionSpec, ctx: SecureContext, holdHello: 
   if (ctx.rawPublicKeys) flags |= INIT.ENABLE_RAWPK;
   const s = new binding.Session(ctx.context, spec.isServer, flags);
   try {
-    configure(s, spec, ctx, holdHello);
+    configure(s, spec, ctx);
   } catch (err) {
     s.close();
     throw err;
@@ -67,7 +65,7 @@ export function createSession(spec: SessionSpec, ctx: SecureContext, holdHello: 
   return s;
 }
 
-function configure(s: NativeSession, spec: SessionSpec, ctx: SecureContext, holdHello: boolean): void {
+function configure(s: NativeSession, spec: SessionSpec, ctx: SecureContext): void {
   // A server refuses a client whose ALPN list shares nothing with its own (no_application_protocol),
   // as Node does; a client that offers no ALPN at all is served.
   if (spec.alpn.length > 0) s.setAlpn(spec.alpn, spec.isServer ? ALPN_SERVER_PRECEDENCE | ALPN_MANDATORY : 0);
@@ -92,7 +90,6 @@ function configure(s: NativeSession, spec: SessionSpec, ctx: SecureContext, hold
       const resume = spec.resumeData?.();
       if (resume) s.setResumeData(...resume);
     }
-    if (spec.holdHello && holdHello) s.holdClientHello(true);
   } else {
     if (spec.servername) s.setServerName(spec.servername);
     if (spec.session) s.setSessionData(Buffer.from(spec.session));

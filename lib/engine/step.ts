@@ -6,8 +6,6 @@ export type Item =
   /** The peer's close_notify: no more plaintext. */
   | { t: 'end' }
   | { t: 'keylog'; line: Buffer }
-  /** Server: the ClientHello was read and GnuTLS waits; answer with resumeHello(). */
-  | { t: 'clientHello' }
   /** The handshake completed (`info` is fresh). */
   | { t: 'handshake' }
   /** Client: a session ticket arrived. */

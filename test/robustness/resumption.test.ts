@@ -146,6 +146,7 @@ async function ours(sni: boolean): Promise<{ port: number; close: () => Promise<
   const server = gtls.createServer({
     key,
     cert,
+    honorCipherOrder: false, // gnutls-serv picks by the client's order
     ...(sni ? { SNICallback: (_n: string, cb: (e: Error | null, ctx?: gtls.SecureContext) => void) => setImmediate(() => cb(null, other)) } : {}),
   });
   server.on('newSession', (id, data, cb) => {
