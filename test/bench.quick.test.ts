@@ -18,7 +18,7 @@ test('bench/run.js --quick produces a finite positive result for every scenario 
   try {
     await new Promise<void>((resolve, reject) => {
       execFile(process.execPath, [path.join(ROOT, 'bench', 'run.js'), '--quick', '--out', out],
-        { cwd: ROOT, timeout: 110000, maxBuffer: 16 * 1024 * 1024, killSignal: 'SIGTERM' },
+        { cwd: ROOT, timeout: 240000, maxBuffer: 16 * 1024 * 1024, killSignal: 'SIGTERM' },
         (err, _stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr.slice(-4000)}`)) : resolve()));
     });
     const res = JSON.parse(fs.readFileSync(out, 'utf8')) as Results;
@@ -55,4 +55,4 @@ test('bench/run.js --quick produces a finite positive result for every scenario 
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}, 120000);
+}, 250000);

@@ -337,7 +337,9 @@ describe('node-gnutls connect: re-authentication and re-handshake with gnutls-se
     await c.waitFor(/^\* Re-authentication answered without a certificate$/m, WAIT);
     expect(c.err()).toMatch(/no --cert given, answering without a certificate$/m);
     await srv.waitFor(/^reauth: Certificate is required\.$/m, WAIT); // stderr is unbuffered
-    // gnutls-serv ends the connection with a certificate_required alert.
+    // gnutls-serv ends the connection with a certificate_required alert (waited for: ending our
+    // input first would close the connection before the alert arrives).
+    await c.waitFor(/^error: /m, WAIT);
     c.proc.stdin!.end();
     expect(await exitOf(c)).toBe(1);
     expect(c.err()).toMatch(/^error: .*\(code=ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED, gnutlsName=GNUTLS_E_FATAL_ALERT_RECEIVED, alert=certificate_required\)$/m);
