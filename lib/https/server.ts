@@ -111,7 +111,10 @@ export class Server extends TlsServer {
   }
 
   /** The idle timeout of connections (0: none); `callback` listens to 'timeout'. */
-  setTimeout(msecs?: number, callback?: (socket: TLSSocket) => void): this {
+  setTimeout(msecs?: number, callback?: (socket: TLSSocket) => void): this;
+  setTimeout(callback: (socket: TLSSocket) => void): this;
+  setTimeout(msecs?: number | ((socket: TLSSocket) => void), callback?: (socket: TLSSocket) => void): this {
+    if (typeof msecs === 'function') [msecs, callback] = [undefined, msecs];
     this._http.setTimeout(msecs ?? 0);
     if (callback) this.on('timeout', callback);
     return this;

@@ -111,7 +111,7 @@ test("ws: a WebSocket server on ours, Node's ws client (Node tls) echoes both wa
     ws.on('message', (m) => ws.send(`echo ${String(m)}`));
   });
   const port = await serve(server);
-  const ws = new WebSocket(`wss://127.0.0.1:${port}/`, { ca, servername: 'localhost' });
+  const ws = new WebSocket(`wss://127.0.0.1:${port}/`, { ca, servername: 'localhost' } as WebSocket.ClientOptions); // TLS options go to Node's tls.connect
   const messages: string[] = [];
   const done = new Promise<void>((resolve, reject) => {
     ws.on('message', (m) => {
