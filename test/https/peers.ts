@@ -14,6 +14,8 @@ export interface Got {
   body: string;
   socket: Duplex;
   reused: boolean;
+  /** The socket's isSessionReused() when the response ended (null once a socket is closed, as on Node). */
+  resumed: boolean | null;
 }
 
 /** GET https://127.0.0.1:port/path through Node's https client, SNI 'localhost'. */
@@ -24,7 +26,13 @@ export function get(port: number, path: string, options: https.RequestOptions = 
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body, socket: socket!, reused: req.reusedSocket }));
+      res.on('end', () => resolve({
+          status: res.statusCode,
+          body,
+          socket: socket!,
+          reused: req.reusedSocket,
+          resumed: (socket as unknown as { isSessionReused(): boolean | null }).isSessionReused(),
+        }));
       res.on('error', reject);
     });
     req.on('socket', (s: Duplex) => (socket = s));
