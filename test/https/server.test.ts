@@ -62,7 +62,7 @@ test("TLS 1.3: reauth() from a handler, answered by gnutls-cli's post-handshake 
     const before = req.socket.authorized;
     try {
       const cert = await req.socket.reauth({ require: true, timeout: 5000 });
-      res.end(`before=${before} after=${req.socket.authorized} cn=${'subject' in cert ? cert.subject.CN : '-'}\n`);
+      res.end(`before=${before} after=${req.socket.authorized} cn=${'subject' in cert ? cert.subject.CN : '-'} peer=${req.socket.getPeerCertificate().subject?.CN}\n`);
     } catch (err) {
       res.statusCode = 403;
       res.end(`reauth failed: ${(err as Error).message}\n`);
@@ -76,8 +76,8 @@ test("TLS 1.3: reauth() from a handler, answered by gnutls-cli's post-handshake 
   ]);
   await cli.waitFor(/- Simple Client Mode/);
   cli.proc.stdin!.write('GET /private HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-  const line = await cli.waitFor(/before=\w+ after=\w+ cn=\S+/);
-  expect(line).toBe('before=false after=true cn=client.node-gnutls');
+  const line = await cli.waitFor(/before=\w+ after=\w+ cn=\S+ peer=\S+/);
+  expect(line).toBe('before=false after=true cn=client.node-gnutls peer=client.node-gnutls');
   expect(cli.out()).toMatch(/HTTP\/1\.1 200 OK/);
   await cli.kill();
 });
