@@ -5,7 +5,10 @@ import type { ServerEvents } from '../events';
 import type { TLSSocket } from '../tls-socket';
 
 /** A request whose `socket` is the connection's node-gnutls TLSSocket. */
-export type SecureIncomingMessage = http.IncomingMessage & { socket: TLSSocket };
+export type SecureIncomingMessage = http.IncomingMessage & {
+  /** The connection's TLSSocket. */
+  socket: TLSSocket;
+};
 
 /** Events of {@link Server}: those of the TLS server and those of Node's `http.Server`. */
 export interface HttpsServerEvents extends ServerEvents {

@@ -16,21 +16,37 @@ export type RequestListener = (req: SecureIncomingMessage, res: http.ServerRespo
 // Typed events (see lib/events.ts): the HTTP events' overloads first, then the TLS server's.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface Server {
+  /** Adds a listener of an HttpsServerEvents event (typed by name). */
   on<E extends string | symbol>(event: E & EventName<HttpsServerEvents, E>, listener: Listener<HttpsServerEvents, E>): this;
+  /** Adds a listener of an HttpsServerEvents event (typed by name) (the TLS server's events). */
   on<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Adds a one-time listener of an HttpsServerEvents event. */
   once<E extends string | symbol>(event: E & EventName<HttpsServerEvents, E>, listener: Listener<HttpsServerEvents, E>): this;
+  /** Adds a one-time listener of an HttpsServerEvents event (the TLS server's events). */
   once<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Removes a listener. */
   off<E extends string | symbol>(event: E & EventName<HttpsServerEvents, E>, listener: Listener<HttpsServerEvents, E>): this;
+  /** Removes a listener (the TLS server's events). */
   off<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Adds a listener (as `on`). */
   addListener<E extends string | symbol>(event: E & EventName<HttpsServerEvents, E>, listener: Listener<HttpsServerEvents, E>): this;
+  /** Adds a listener (as `on`) (the TLS server's events). */
   addListener<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Removes a listener (as `off`). */
   removeListener<E extends string | symbol>(event: E & EventName<HttpsServerEvents, E>, listener: Listener<HttpsServerEvents, E>): this;
+  /** Removes a listener (as `off`) (the TLS server's events). */
   removeListener<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Adds a listener before the others. */
   prependListener<E extends string | symbol>(event: E & EventName<HttpsServerEvents, E>, listener: Listener<HttpsServerEvents, E>): this;
+  /** Adds a listener before the others (the TLS server's events). */
   prependListener<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Adds a one-time listener before the others. */
   prependOnceListener<E extends string | symbol>(event: E & EventName<HttpsServerEvents, E>, listener: Listener<HttpsServerEvents, E>): this;
+  /** Adds a one-time listener before the others (the TLS server's events). */
   prependOnceListener<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Emits an event with its typed arguments. */
   emit<E extends string | symbol>(event: E & EventName<HttpsServerEvents, E>, ...args: EmitArgs<HttpsServerEvents, E>): boolean;
+  /** Emits an event with its typed arguments (the TLS server's events). */
   emit<E extends string | symbol>(event: E & EventName<ServerEvents, E>, ...args: EmitArgs<ServerEvents, E>): boolean;
 }
 
@@ -124,6 +140,7 @@ export class Server extends TlsServer {
   get timeout(): number {
     return this._http.timeout;
   }
+  /** Sets `timeout`. */
   set timeout(v: number) {
     this._http.timeout = v;
   }
@@ -132,6 +149,7 @@ export class Server extends TlsServer {
   get keepAliveTimeout(): number {
     return this._http.keepAliveTimeout;
   }
+  /** Sets `keepAliveTimeout`. */
   set keepAliveTimeout(v: number) {
     this._http.keepAliveTimeout = v;
   }
@@ -140,6 +158,7 @@ export class Server extends TlsServer {
   get headersTimeout(): number {
     return this._http.headersTimeout;
   }
+  /** Sets `headersTimeout`. */
   set headersTimeout(v: number) {
     this._http.headersTimeout = v;
   }
@@ -148,6 +167,7 @@ export class Server extends TlsServer {
   get requestTimeout(): number {
     return this._http.requestTimeout;
   }
+  /** Sets `requestTimeout`. */
   set requestTimeout(v: number) {
     this._http.requestTimeout = v;
   }
@@ -156,6 +176,7 @@ export class Server extends TlsServer {
   get maxHeadersCount(): number | null {
     return this._http.maxHeadersCount;
   }
+  /** Sets `maxHeadersCount`. */
   set maxHeadersCount(v: number | null) {
     this._http.maxHeadersCount = v;
   }
@@ -164,6 +185,7 @@ export class Server extends TlsServer {
   get maxRequestsPerSocket(): number | null {
     return this._http.maxRequestsPerSocket;
   }
+  /** Sets `maxRequestsPerSocket`. */
   set maxRequestsPerSocket(v: number | null) {
     this._http.maxRequestsPerSocket = v;
   }
