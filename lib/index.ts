@@ -113,3 +113,4 @@ export type { AuthorizationError, OwnBuffer } from './socket-base';
 export type { EventName, Listener, EmitArgs } from './events';
 /** The class behind {@link Server} (the type its instances have), documented under this name. */
 export type { Server as TLSServer } from './server';
+export type { ErrorCodes, ErrorCode } from './error-codes';
