@@ -138,3 +138,16 @@ test("Node's http2 client over a node-gnutls connection (createConnection), to N
   // `alpnProtocol` from the wrapper: the client session reports h2c, whatever the socket negotiated.
   expect([session.encrypted, session.alpnProtocol]).toEqual([false, 'h2c']);
 });
+
+test("fetch with allowH2 to our TLS server carrying Node's http2 server layer: h2 on GnuTLS at both ends", async () => {
+  const h2 = http2.createServer((req, res) => res.end(`${req.httpVersion} ${(req.socket as unknown as { alpnProtocol?: string }).alpnProtocol ?? '-'}`));
+  const server = gtls.createServer({ ...serverOpts, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => h2.emit('connection', socket));
+  const port = await serve(server);
+  const { connect, sockets } = recording({ ca, servername: 'localhost', allowH2: true });
+  const dispatcher = closing(new Agent({ connect }));
+  const url = `https://127.0.0.1:${port}/`;
+  expect(await (await fetch(url, { dispatcher })).text()).toMatch(/^2\.0 /);
+  expect(await (await fetch(url, { dispatcher })).text()).toMatch(/^2\.0 /);
+  expect(sockets).toHaveLength(1);
+  expect(sockets[0].alpnProtocol).toBe('h2');
+});
