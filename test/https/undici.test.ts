@@ -151,3 +151,17 @@ test("fetch with allowH2 to our TLS server carrying Node's http2 server layer: h
   expect(sockets).toHaveLength(1);
   expect(sockets[0].alpnProtocol).toBe('h2');
 });
+
+test('a server that closes before the handshake: the connector calls back once, with ECONNRESET', async () => {
+  const rude = net.createServer((s) => s.resume().end()); // reads, so it sees the client's FIN and closes
+  const port = await listen(rude);
+  closers.push(() => closeServer(rude));
+  const calls: Array<string | undefined> = [];
+  await new Promise<void>((resolve) => {
+    undiciConnector({ timeout: 5000 })({ hostname: '127.0.0.1', host: 'localhost', protocol: 'https:', port }, (...args) => {
+      calls.push((args[0] as (Error & { code?: string }) | null)?.code);
+      setTimeout(resolve, 50);
+    });
+  });
+  expect(calls).toEqual(['ECONNRESET']);
+});
