@@ -117,3 +117,41 @@ test("ws: a WebSocket through our Agent to ws's server on Node's https server", 
   await new Promise((r) => ws.once('close', r));
   wss.close();
 });
+
+test("an IP host without servername: no SNI, and the certificate is checked against the IP, as by Node's agent", async () => {
+  const seen: unknown[] = [];
+  const codeOf = async (cert: { key: Buffer; cert: Buffer }, agent: https.Agent): Promise<unknown> => {
+    const server = https.createServer(cert, report);
+    server.on('secureConnection', (s) => seen.push((s as unknown as { servername: unknown }).servername));
+    const port = await serve(server);
+    return get(port, '/', { agent, servername: undefined }).then(
+      () => 'ok',
+      (err: Error & { code?: string }) => err.code,
+    );
+  };
+  const wrong = { key: fixture('wronghost.key'), cert: fixture('wronghost.pem') };
+  // server.pem names IP 127.0.0.1; wronghost.pem does not.
+  const results = [
+    await codeOf(serverOpts, new Agent({ ca })),
+    await codeOf(serverOpts, new https.Agent({ ca })),
+    await codeOf(wrong, new Agent({ ca })),
+    await codeOf(wrong, new https.Agent({ ca })),
+  ];
+  expect(results).toEqual(['ok', 'ok', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+  expect(seen).toEqual([false, false]); // the rejected handshakes end before 'secureConnection'
+});
+
+test("'keylog' on the agent: NSS key-log lines of its connections, as Node's agent emits them", async () => {
+  const port = await serve(https.createServer(serverOpts, report));
+  const agent = new Agent({ ca });
+  const lines: string[] = [];
+  let from: unknown;
+  agent.on('keylog', (line: Buffer, socket: unknown) => {
+    lines.push(line.toString());
+    from = socket;
+  });
+  const got = await get(port, '/', { agent });
+  expect(from).toBe(got.socket);
+  expect(lines.some((l) => l.startsWith('CLIENT_HANDSHAKE_TRAFFIC_SECRET '))).toBe(true);
+  expect(lines.some((l) => l.startsWith('CLIENT_TRAFFIC_SECRET_0 '))).toBe(true);
+});
