@@ -201,3 +201,36 @@ test('close() stops listening and closes idle keep-alive connections', async () 
   agent.destroy();
   await expect(new Promise((resolve, reject) => net.connect(port, '127.0.0.1').on('connect', resolve).on('error', reject))).rejects.toThrow(/ECONNREFUSED/);
 });
+
+test("'checkContinue': without a listener the HTTP layer answers 100 itself; with one, the listener decides", async () => {
+  const server = createServer(serverOpts, (req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => res.end(`got ${body}`));
+  });
+  const port = await serve(server);
+  const post = (): Promise<{ status: number | undefined; body: string; continued: boolean }> =>
+    new Promise((resolve, reject) => {
+      let continued = false;
+      const req = https.request({ host: '127.0.0.1', port, servername: 'localhost', ca, agent: false, method: 'POST', headers: { Expect: '100-continue' } });
+      req.on('continue', () => {
+        continued = true;
+        req.end('payload');
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode, body, continued }));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+  expect(await post()).toEqual({ status: 200, body: 'got payload', continued: true });
+  server.on('checkContinue', (_req, res) => {
+    res.statusCode = 417;
+    res.end('no thanks');
+  });
+  expect(await post()).toEqual({ status: 417, body: 'no thanks', continued: false });
+  server.removeAllListeners('checkContinue'); // back to the HTTP layer's default
+  expect(await post()).toEqual({ status: 200, body: 'got payload', continued: true });
+});
