@@ -5,21 +5,37 @@ import { TLSSocket, TLSSocketOptions } from './tls-socket';
 import { contextFor } from './secure-context';
 import type { ClientPskCallback } from './features';
 
+/** Node's `tls.connect()` options: the socket's TLS options and where to connect. */
 export interface ConnectionOptions extends TLSSocketOptions {
+  /** The host to connect to (default 'localhost'); also the default SNI name and identity checked. */
   host?: string;
+  /** The TCP port to connect to. */
   port?: number;
+  /** Connect to this Unix socket instead of TCP. */
   path?: string;
+  /** Run TLS over this connected Duplex (a net.Socket or any stream) instead of a new TCP connection. */
   socket?: Duplex;
+  /** Idle timeout in milliseconds (`socket.setTimeout()`). */
   timeout?: number;
+  /** The local address to connect from (net.connect's). */
   localAddress?: string;
+  /** The local port to connect from (net.connect's). */
   localPort?: number;
+  /** IP version of the address to look up: 4, 6 or 0 for both (net.connect's). */
   family?: number;
+  /** `dns.lookup()` hints (net.connect's). */
   hints?: number;
+  /** A custom lookup function (net.connect's). */
   lookup?: net.LookupFunction;
+  /** Try the host's addresses in turn, Happy Eyeballs style (net.connect's). */
   autoSelectFamily?: boolean;
+  /** Milliseconds to wait for one address before trying the next (net.connect's). */
   autoSelectFamilyAttemptTimeout?: number;
+  /** Disable Nagle's algorithm on the TCP connection. */
   noDelay?: boolean;
+  /** Enable TCP keep-alive on the connection. */
   keepAlive?: boolean;
+  /** Milliseconds before the first TCP keep-alive probe. */
   keepAliveInitialDelay?: number;
   /** Node's client PSK callback: (hint) → { psk, identity } | null (hint is null under TLS 1.3). */
   pskCallback?: ClientPskCallback;
@@ -50,9 +66,12 @@ function netOptions(o: ConnectionOptions, host: string): net.NetConnectOpts {
   return out as unknown as net.NetConnectOpts;
 }
 
-export function connect(options: ConnectionOptions, cb?: Callback): TLSSocket;
-export function connect(port: number, host?: string, options?: ConnectionOptions, cb?: Callback): TLSSocket;
-export function connect(port: number, options?: ConnectionOptions, cb?: Callback): TLSSocket;
+/** Node's `tls.connect(options[, cb])`: a client TLSSocket; `cb` runs on 'secureConnect'. */
+export function connect(options: ConnectionOptions, cb?: () => void): TLSSocket;
+/** Node's `tls.connect(port[, host][, options][, cb])`. */
+export function connect(port: number, host?: string, options?: ConnectionOptions, cb?: () => void): TLSSocket;
+/** Node's `tls.connect(port[, options][, cb])`. */
+export function connect(port: number, options?: ConnectionOptions, cb?: () => void): TLSSocket;
 export function connect(...args: unknown[]): TLSSocket {
   let options: ConnectionOptions = {};
   let cb: Callback | undefined;

@@ -6,6 +6,7 @@ import { E } from './constants';
 import { codeInStack } from './validate';
 import { LIBRARY, LocalReason, OpenSSLError, Situation, local, localReason, message, nodeCode, receivedAlert, shortMessage } from './openssl-errors';
 
+/** @internal What a TLSError is built from. */
 export interface TLSErrorDetails {
   code?: string;
   gnutlsCode?: number;
@@ -29,14 +30,22 @@ const nodeCoded = new WeakSet<TLSError>();
  */
 export class TLSError extends Error {
   // Declared only: an own property exists when it has a value, as on Node's errors.
+  /** OpenSSL's library name ('SSL routines'), where Node reports an OpenSSL error. */
   declare library?: string;
+  /** OpenSSL's reason text, e.g. 'tlsv1 alert unknown ca', where Node reports an OpenSSL error. */
   declare reason?: string;
+  /** Node's code (`ERR_SSL_*`, `ERR_TLS_*`, ...), else the GnuTLS name, e.g. 'GNUTLS_E_CERTIFICATE_REQUIRED'. */
   declare code: string;
+  /** The GnuTLS error number (negative), when a GnuTLS call failed. */
   declare gnutlsCode?: number;
+  /** The GnuTLS error name, e.g. 'GNUTLS_E_FATAL_ALERT_RECEIVED'. */
   declare gnutlsName?: string;
+  /** The name of the TLS alert received, e.g. 'unknown_ca'. */
   declare alert?: string;
+  /** The number of the TLS alert received. */
   declare alertCode?: number;
 
+  /** @internal Raised by the library, not by applications. */
   constructor(message: string, details?: TLSErrorDetails | number, gnutlsName?: string | null) {
     super(message);
     // Native code calls new TLSError(message, gnutlsCode, gnutlsName).

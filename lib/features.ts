@@ -9,7 +9,12 @@ import type { TLSSocket } from './tls-socket';
 /** Node's server `pskCallback`: the key for `identity`, or null to refuse. */
 export type ServerPskCallback = (socket: TLSSocket, identity: string) => NodeJS.ArrayBufferView | null | undefined;
 /** Node's client `pskCallback`: the identity and key to use (the server's hint under TLS 1.2). */
-export type ClientPskCallback = (hint: string | null) => { psk: NodeJS.ArrayBufferView; identity: string } | null | undefined;
+export type ClientPskCallback = (hint: string | null) => {
+  /** The key. */
+  psk: NodeJS.ArrayBufferView;
+  /** The identity sent to the server. */
+  identity: string;
+} | null | undefined;
 
 function bytes(v: ArrayBufferView): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -48,6 +53,7 @@ export function pskBridge(
   };
 }
 
+/** What `getPeerPublicKey()` returns: the peer's public key, from a certificate or a raw key. */
 export interface PeerPublicKey {
   /** 'X.509' or 'Raw Public Key' (RFC 7250), as GnuTLS names the certificate type. */
   certificateType: string;
@@ -57,6 +63,7 @@ export interface PeerPublicKey {
   pin: string;
 }
 
+/** The pin of a SubjectPublicKeyInfo (DER): `'sha256/' + base64(SHA-256(spki))`, as `pinnedPublicKeys` lists them. */
 export function publicKeyPin(spki: Buffer): string {
   return `sha256/${createHash('sha256').update(spki).digest('base64')}`;
 }
@@ -79,7 +86,9 @@ export function rawKeyFailure(pin: string, pinned: readonly string[]): TLSError 
   return new TLSError(`the peer's raw public key ${pin} is not in pinnedPublicKeys`, { code: 'ERR_TLS_RAW_PUBLIC_KEY_NOT_PINNED' });
 }
 
+/** @internal The channel binding types and GnuTLS's numbers for them. */
 export const CHANNEL_BINDINGS = { 'tls-unique': 0, 'tls-server-end-point': 1, 'tls-exporter': 2 } as const;
+/** A channel binding type of `getChannelBinding()`: 'tls-unique', 'tls-server-end-point' or 'tls-exporter'. */
 export type ChannelBindingType = keyof typeof CHANNEL_BINDINGS;
 
 /** Appends NSS key-log lines to $SSLKEYLOGFILE (read when each socket starts). */

@@ -27,6 +27,7 @@ export { PeerPublicKey, ServerPskCallback, ClientPskCallback, ChannelBindingType
 export { TlsOptions, createServer, DEFAULT_HANDSHAKE_TIMEOUT } from './server';
 /** Node's tls.Server: a class that may also be called without `new`. */
 export type Server = ServerClass;
+/** Node's tls.Server (a net.Server of TLSSockets), callable without `new`: see {@link createServer}. */
 export const Server = callableClass(ServerClass);
 export { connect, ConnectionOptions } from './connect';
 export { TLSSocketEvents, ServerEvents } from './events';
@@ -42,14 +43,19 @@ export { checkServerIdentity, PeerCertificate, DetailedPeerCertificate } from '.
 
 /** Node's default cipher list string (informational; GnuTLS priorities decide). */
 export const DEFAULT_CIPHERS = nodeTls.DEFAULT_CIPHERS;
+/** Node's default `ecdhCurve` ('auto': GnuTLS's default groups). */
 export const DEFAULT_ECDH_CURVE = 'auto';
 export { convertALPNProtocols, createSecurePair } from './module-surface';
 export { SecurePair } from './secure-pair';
 
 // Settable at run time, as Node's are: read where used (lib/defaults.ts).
+/** The lowest version a context enables when `minVersion` is not given ('TLSv1.2'; settable). */
 export declare let DEFAULT_MIN_VERSION: TLSVersion;
+/** The highest version a context enables when `maxVersion` is not given ('TLSv1.3'; settable). */
 export declare let DEFAULT_MAX_VERSION: TLSVersion;
+/** Renegotiations a client may start per CLIENT_RENEG_WINDOW under `renegotiation: 'accept'` (3; settable). */
 export declare let CLIENT_RENEG_LIMIT: number;
+/** The window of CLIENT_RENEG_LIMIT, in seconds (600; settable). */
 export declare let CLIENT_RENEG_WINDOW: number;
 exposeDefaults(module.exports);
 /** The CA certificates trusted when no `ca` is given (GnuTLS's system store), PEM, frozen. */
@@ -59,6 +65,7 @@ Object.defineProperty(module.exports, 'rootCertificates', { enumerable: true, co
 /** The GnuTLS version the addon runs against. */
 export const gnutlsVersion: string = binding.version();
 
+/** A cipher suite as `getCipherSuites()` lists it, in GnuTLS's, IANA's and OpenSSL's names. */
 export interface CipherSuiteInfo {
   /** GnuTLS's name, e.g. 'TLS_ECDHE_ECDSA_AES_128_GCM_SHA256'. */
   gnutlsName: string;
@@ -68,6 +75,7 @@ export interface CipherSuiteInfo {
   name: string;
   /** The two-byte IANA code point, e.g. 'c02b'. */
   id: string;
+  /** The lowest TLS version of the suite in GnuTLS's name, e.g. 'TLS1.2'. */
   minVersion: string | null;
 }
 
@@ -97,3 +105,12 @@ export function addPkcs11Provider(modulePath: string): void {
   }
   binding.addPkcs11Provider(modulePath);
 }
+
+// Types the options and members above refer to.
+export type { BinaryLike, KeyObjectLike, PxfObjectLike, SecureContextLike } from './secure-context';
+export type { ALPNCallback } from './server-hello';
+export type { AuthorizationError, OwnBuffer } from './socket-base';
+export type { EventName, Listener, EmitArgs } from './events';
+/** The class behind {@link Server} (the type its instances have), documented under this name. */
+export type { Server as TLSServer } from './server';
+export type { ErrorCodes, ErrorCode } from './error-codes';

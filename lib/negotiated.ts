@@ -3,30 +3,51 @@
 import type { NativeInfo } from './native';
 import { cipherVersion, opensslName } from './ciphers/index';
 
+/** What `getCipher()` returns, as Node's. */
 export interface CipherNameAndProtocol {
+  /** OpenSSL's (Node's) name of the suite, e.g. 'TLS_AES_256_GCM_SHA384' or 'ECDHE-RSA-AES128-GCM-SHA256'. */
   name: string;
+  /** The IANA name, e.g. 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'. */
   standardName: string;
+  /** The lowest TLS version of the suite, as Node reports it ('TLSv1.2', 'TLSv1/SSLv3', ...). */
   version: string;
 }
 
+/** What `getEphemeralKeyInfo()` returns, as Node's (a client's view of the key exchange). */
 export interface EphemeralKeyInfo {
+  /** 'ECDH' or 'DH'. */
   type?: string;
+  /** The curve, for ECDH, e.g. 'X25519' or 'prime256v1'. */
   name?: string;
+  /** The key size in bits. */
   size?: number;
 }
 
+/** What `getNegotiatedParameters()` returns: the session's parameters in GnuTLS's names. */
 export interface NegotiatedParameters {
+  /** The version, e.g. 'TLS1.3'. */
   protocol: string | null;
+  /** GnuTLS's suite name, e.g. 'TLS_AES_256_GCM_SHA384'. */
   cipherSuite: string | null;
+  /** The bulk cipher, e.g. 'AES-256-GCM'. */
   cipher: string | null;
+  /** The MAC, e.g. 'AEAD'. */
   mac: string | null;
+  /** The key exchange, e.g. 'ECDHE-RSA' (TLS 1.2) or 'ECDHE' (TLS 1.3). */
   keyExchange: string | null;
+  /** The group of the key exchange, e.g. 'X25519'. */
   group: string | null;
   /** Signature algorithm of the server's handshake signature. */
   serverSignature: string | null;
   /** Signature algorithm of the client's CertificateVerify (when it sent a certificate). */
   clientSignature: string | null;
-  certificateType: { own: string | null; peer: string | null };
+  /** The certificate types: 'X.509' or 'RAWPK' (raw public key). */
+  certificateType: {
+    /** Ours. */
+    own: string | null;
+    /** The peer's. */
+    peer: string | null;
+  };
   /** Server: the PSK identity the client used. */
   pskIdentity: string | null;
 }

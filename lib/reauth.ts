@@ -1,6 +1,7 @@
 // Types and request objects for re-authentication, re-handshake and key update.
 import type { SecureContext } from './secure-context';
 
+/** Options of `TLSSocket#reauth()`. */
 export interface ReauthOptions {
   /** Fail unless the client sends a certificate (GNUTLS_CERT_REQUIRE); default: request only. */
   require?: boolean;
@@ -8,11 +9,13 @@ export interface ReauthOptions {
   timeout?: number;
 }
 
+/** Options of `TLSSocket#rehandshake()`. */
 export interface RehandshakeOptions {
   /** Reject with ERR_TLS_RENEGOTIATION_TIMEOUT when the peer has not re-handshaken in time (ms). */
   timeout?: number;
 }
 
+/** Options of `TLSSocket#keyUpdate()`. */
 export interface KeyUpdateOptions {
   /** Ask the peer to update its sending keys too (GNUTLS_KU_PEER). */
   requestPeer?: boolean;
@@ -27,8 +30,10 @@ export type RenegotiationPolicy = 'refuse' | 'accept' | 'close';
  */
 export class ReauthRequest {
   private _answered = false;
+  /** @internal Made by the socket. */
   constructor(private readonly _answer: (ctx: SecureContext | null | undefined) => void) {}
 
+  /** Whether accept() or decline() was called. */
   get answered(): boolean {
     return this._answered;
   }
@@ -53,12 +58,14 @@ export class ReauthRequest {
 /** A TLS 1.2 HelloRequest from the server ('rehandshakeRequest' event). */
 export class RehandshakeRequest {
   private _answered = false;
+  /** @internal Made by the socket. */
   constructor(
     /** Whether safe renegotiation (RFC 5746) is in place on this connection. */
     readonly safeRenegotiation: boolean,
     private readonly _answer: (accept: boolean) => void,
   ) {}
 
+  /** Whether accept() or decline() was called. */
   get answered(): boolean {
     return this._answered;
   }

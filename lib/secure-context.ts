@@ -9,25 +9,42 @@ import { pairKeysWithCerts } from './key-pairing';
 import { withPlainCertificates } from './pem';
 import { BUFFER_LIKE, codedError, invalidArgType, validateObject, validateString } from './validate';
 
+/** PEM text (a string or Buffer), or DER in a Buffer. */
 export type BinaryLike = string | Buffer;
+/** A private key with its own passphrase (Node's `{ pem, passphrase }` form of `key`). */
 export interface KeyObjectLike {
+  /** The key, PEM or DER. */
   pem: BinaryLike;
+  /** Its passphrase (else the options' `passphrase`). */
   passphrase?: string;
 }
+/** A PKCS#12 bundle with its own passphrase (Node's `{ buf, passphrase }` form of `pfx`). */
 export interface PxfObjectLike {
+  /** The PKCS#12 bytes. */
   buf: BinaryLike;
+  /** Its passphrase (else the options' `passphrase`). */
   passphrase?: string;
 }
+/** A TLS version by Node's name. */
 export type TLSVersion = 'TLSv1.3' | 'TLSv1.2' | 'TLSv1.1' | 'TLSv1';
 
+/** Node's `tls.createSecureContext()` options, and GnuTLS's own (`priority`, raw public keys, ...). */
 export interface SecureContextOptions {
+  /** Private keys (PEM or DER; encrypted ones with `passphrase`), one per certificate chain in `cert`. */
   key?: BinaryLike | Array<BinaryLike | KeyObjectLike>;
+  /** Certificate chains (PEM or DER), leaf first; each pairs with the key of its public key. */
   cert?: BinaryLike | BinaryLike[];
+  /** The passphrase of encrypted keys and PKCS#12 bundles. */
   passphrase?: string;
+  /** Trusted CA certificates, replacing the system store (see `rootCertificates`). */
   ca?: BinaryLike | BinaryLike[];
+  /** PKCS#12 bundles: key, certificate chain and CA certificates. */
   pfx?: BinaryLike | Array<BinaryLike | PxfObjectLike>;
+  /** Certificate revocation lists (PEM or DER). */
   crl?: BinaryLike | BinaryLike[];
+  /** The lowest TLS version to negotiate (default `DEFAULT_MIN_VERSION`). */
   minVersion?: TLSVersion | null;
+  /** The highest TLS version to negotiate (default `DEFAULT_MAX_VERSION`). */
   maxVersion?: TLSVersion | null;
   /**
    * An OpenSSL method name (Node's option): 'TLS_method'/'SSLv23_method' (any version),
@@ -46,7 +63,14 @@ export interface SecureContextOptions {
    * RFC 7250: present this bare public key instead of an X.509 certificate. The public key is
    * derived from `key` unless `publicKey` (SPKI, PEM) is given.
    */
-  rawPublicKey?: { key: BinaryLike; passphrase?: string; publicKey?: BinaryLike };
+  rawPublicKey?: {
+    /** The private key. */
+    key: BinaryLike;
+    /** Its passphrase. */
+    passphrase?: string;
+    /** The public key (SPKI, PEM); derived from `key` when absent. */
+    publicKey?: BinaryLike;
+  };
   /**
    * Accept a peer that presents a raw public key (RFC 7250) when its SPKI SHA-256 pin
    * (`'sha256/<base64>'`, see `TLSSocket#getPeerPublicKey()`) is listed here.
@@ -214,15 +238,19 @@ function checkKeyOption(k: unknown, passphrase: unknown): void {
   if (pass !== undefined && pass !== null) validateString(pass, 'options.passphrase');
 }
 
+/** Credentials, trust and priorities parsed once, shared by the sockets made from it (Node's SecureContext). */
 export class SecureContext {
   /** The native credentials object (GnuTLS certificate credentials + priority cache). */
   readonly context: NativeContext;
+  /** The GnuTLS priority string sessions of this context use. */
   readonly priority: string;
   /** Whether this context holds a certificate of its own (key + cert, pfx, or a raw public key). */
   readonly hasCertificate: boolean;
   /** Sessions made from this context negotiate raw public keys (GNUTLS_ENABLE_RAWPK). */
   readonly rawPublicKeys: boolean;
+  /** The raw public key pins a peer's key is accepted by (`pinnedPublicKeys`). */
   readonly pinnedPublicKeys: readonly string[];
+  /** The OCSP response stapled for this context's certificate (`ocspResponse`). */
   readonly ocspResponse: Buffer | undefined;
   /** The versions enabled, bit n for TLS 1.n. */
   readonly versions: number;
@@ -231,6 +259,7 @@ export class SecureContext {
   private _trusted: Buffer[] | null = null;
   private _own: Buffer[] | null = null;
 
+  /** @internal Use {@link createSecureContext}. */
   constructor(options: ContextInput = {}) {
     validateObject(options, 'options');
     this.context = new binding.Context();
@@ -322,12 +351,18 @@ export class SecureContext {
   }
 }
 
+/** Node's `tls.createSecureContext()`: parses credentials, trust and priorities once. */
 export function createSecureContext(options?: SecureContextOptions): SecureContext {
   return new SecureContext(options);
 }
 
 /** Anything typed as a secure context, ours or @types/node's (`{ context }`); only ours works. */
-export type SecureContextLike = SecureContext | { context: unknown };
+export type SecureContextLike =
+  | SecureContext
+  | {
+      /** A native context: only ours (a SecureContext's) works. */
+      context: unknown;
+    };
 
 /** The context `given` (ours, checked as Node checks it), or one made from `options`. */
 export function contextFor(given: SecureContextLike | null | undefined, options: SecureContextOptions): SecureContext {

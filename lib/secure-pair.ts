@@ -40,14 +40,18 @@ function duplexPair(): [DuplexEnd, DuplexEnd] {
   return [a, b];
 }
 
+/** Node's deprecated SecurePair (`createSecurePair()`): a TLS socket over an in-memory pair of streams. */
 export class SecurePair extends EventEmitter {
+  /** The server given in the options. */
   readonly server: Server | undefined;
+  /** The context of the TLS socket. */
   readonly credentials: SecureContext;
   /** The ciphertext side: pipe it to and from the transport. */
   readonly encrypted: Duplex;
   /** The plaintext side. */
   readonly cleartext: TLSSocket;
 
+  /** @internal Use `createSecurePair()`. */
   constructor(
     context: SecureContext = createSecureContext(),
     isServer = false,
@@ -65,6 +69,7 @@ export class SecurePair extends EventEmitter {
     this.cleartext.once('secure', () => this.emit('secure'));
   }
 
+  /** Destroys both sides. */
   destroy(): void {
     this.cleartext.destroy();
     this.encrypted.destroy();

@@ -13,9 +13,15 @@ import type { SecureContext, SecureContextLike } from './secure-context';
 import { ClientHelloReader, HelloFacts, helloFacts, sessionIdToLookUp } from './client-hello';
 import type { Engine, Step } from './engine/engine';
 
+/** Node's SNICallback: calls back with the context for the client's SNI name (null/undefined: the default). */
 export type SNICallback = (servername: string, cb: (err: Error | null, ctx?: SecureContextLike | null) => void) => void;
 /** Node's ALPNCallback: picks one of the client's protocols (undefined: none, the handshake fails). */
-export type ALPNCallback = (arg: { servername: string; protocols: string[] }) => string | undefined;
+export type ALPNCallback = (arg: {
+  /** The client's SNI name. */
+  servername: string;
+  /** The protocols the client offers. */
+  protocols: string[];
+}) => string | undefined;
 
 /** What the pipeline needs of the Server. */
 export interface HelloHooks {

@@ -10,21 +10,32 @@ import { maxHandshakeSize } from './client-hello';
 import { codedError } from './validate';
 import { invalidArgValue, validateBufferLike, validateServerOptions } from './validate';
 
+/** Node's `tls.createServer()` options: the context's, the connections', and net.Server's. */
 export interface TlsOptions extends SecureContextOptions, net.ServerOpts {
+  /** Ask clients for a certificate. */
   requestCert?: boolean;
+  /** With requestCert: refuse clients whose certificate does not verify (default true). */
   rejectUnauthorized?: boolean;
+  /** The ALPN protocols the server accepts, in order of preference. */
   ALPNProtocols?: TLSSocketOptions['ALPNProtocols'];
+  /** Picks the context for the client's SNI name (default: the addContext() entries). */
   SNICallback?: SNICallback;
   /** Picks the protocol from the client's ALPN list: ({ servername, protocols }) → one of them. */
   ALPNCallback?: TLSSocketOptions['ALPNCallback'];
   /** Milliseconds a client has to finish the handshake (default 120000, like Node). */
   handshakeTimeout?: number;
+  /** The default context (else one made from these options). */
   secureContext?: SecureContextLike | null;
+  /** The connections' readable buffer size. */
   highWaterMark?: number;
+  /** What to do with a TLS 1.2 renegotiation a client starts: see TLSSocketOptions. */
   renegotiation?: TLSSocketOptions['renegotiation'];
+  /** Let a client present another identity in a re-handshake/re-auth. */
   allowIdentityChange?: boolean;
   allowUnsafeRenegotiation?: boolean;
+  /** How client certificates are treated, overriding requestCert/rejectUnauthorized: see TLSSocketOptions. */
   verifyClient?: TLSSocketOptions['verifyClient'];
+  /** Do not ask for the client certificate again in a re-handshake. */
   verifyClientOnce?: boolean;
   /** Seconds a TLS 1.2 session stays resumable from the server's session-ID cache (default 300). */
   sessionTimeout?: number | null;
@@ -58,6 +69,7 @@ function ticketMasterKey(keys: Buffer): Buffer {
   throw invalidArgValue('buffer', keys.byteLength, "must be 48 bytes (Node's format) or 64 bytes (GnuTLS's)");
 }
 
+/** Milliseconds a client has to finish the handshake when `handshakeTimeout` is not given (Node's). */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 120000;
 const SESSION_CACHE_SIZE = 20480;
 
@@ -69,16 +81,25 @@ function hostnameRegExp(hostname: string): RegExp {
 // Typed events: see lib/events.ts.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface Server {
+  /** Adds a listener of a ServerEvents event (typed by name). */
   on<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Adds a one-time listener of a ServerEvents event. */
   once<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Removes a listener. */
   off<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Adds a listener (as `on`). */
   addListener<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Removes a listener (as `off`). */
   removeListener<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Adds a listener before the others. */
   prependListener<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Adds a one-time listener before the others. */
   prependOnceListener<E extends string | symbol>(event: E & EventName<ServerEvents, E>, listener: Listener<ServerEvents, E>): this;
+  /** Emits an event with its typed arguments. */
   emit<E extends string | symbol>(event: E & EventName<ServerEvents, E>, ...args: EmitArgs<ServerEvents, E>): boolean;
 }
 
+/** Node's tls.Server on GnuTLS: a net.Server whose connections are server-side TLSSockets. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Server extends net.Server {
   private _tlsOptions: TlsOptions;
@@ -182,6 +203,7 @@ export class Server extends net.Server {
   }
 }
 
+/** Node's `tls.createServer()`: a Server whose 'secureConnection' listener gets each handshaken TLSSocket. */
 export function createServer(
   options?: TlsOptions | ((socket: TLSSocket) => void),
   listener?: (socket: TLSSocket) => void,

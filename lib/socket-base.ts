@@ -24,7 +24,9 @@ export type OwnBuffer = Buffer<ArrayBuffer>;
 export type AuthorizationError = string & Error;
 
 export abstract class SocketBase extends net.Socket {
+  /** Always true (as Node's TLSSocket). */
   readonly encrypted = true;
+  /** Whether the peer's certificate verified (see `authorizationError` when not). */
   authorized = false;
   /**
    * Why the peer was not authorized, e.g. 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'; null when it was (or
@@ -32,7 +34,9 @@ export abstract class SocketBase extends net.Socket {
    * assignable to @types/node's TLSSocket, which declares it an Error.
    */
   authorizationError: AuthorizationError = null as unknown as AuthorizationError;
+  /** The ALPN protocol negotiated; false when none; null before the handshake. */
   alpnProtocol: string | false | null = null;
+  /** The SNI name (client: sent; server: received); false when none. */
   servername: string | false | null = null;
   /** As Node's: true until 'secureConnect' (client) or 'secureConnection' (server). */
   secureConnecting = true;
@@ -53,10 +57,11 @@ export abstract class SocketBase extends net.Socket {
     this._isServer = isServer;
   }
 
-  /** Node's name for the underlying net.Socket (null over another kind of Duplex). */
+  /** @internal Node's name for the underlying net.Socket (null over another kind of Duplex). */
   get _parent(): net.Socket | null {
     return this.socket instanceof net.Socket ? this.socket : null;
   }
+  /** @internal */
   set _parent(_v: net.Socket | null) {
     // net.Socket's constructor resets it; the transport decides.
   }
@@ -66,12 +71,14 @@ export abstract class SocketBase extends net.Socket {
   }
 
   // net.Socket reads its address getters (remoteAddress, localPort, ...) through these two.
+  /** @internal */
   _getpeername(): Partial<net.AddressInfo> {
     const t = this._net;
     if (t.remoteAddress === undefined) return {};
     return { address: t.remoteAddress, port: t.remotePort, family: t.remoteFamily };
   }
 
+  /** @internal */
   _getsockname(): Partial<net.AddressInfo> {
     const t = this._net;
     if (typeof t.address !== 'function') return {};
@@ -134,6 +141,7 @@ export abstract class SocketBase extends net.Socket {
   }
 
   // Like Node's, whose handle is gone once the socket is destroyed, these answer null then.
+  /** The TLS version negotiated ('TLSv1.3', 'TLSv1.2'); null before the handshake or once destroyed. */
   getProtocol(): string | null {
     return this.destroyed ? null : protocolName(this._engine?.info ?? null);
   }
@@ -143,6 +151,7 @@ export abstract class SocketBase extends net.Socket {
     return (this.destroyed ? null : cipherOf(this._engine?.info ?? null)) as CipherNameAndProtocol;
   }
 
+  /** Client: the key exchange's ephemeral key ({} on a server, as Node's); null once destroyed. */
   getEphemeralKeyInfo(): EphemeralKeyInfo | object | null {
     return this.destroyed ? null : ephemeralKeyInfo(this._engine?.info ?? null, this._isServer);
   }
@@ -152,8 +161,11 @@ export abstract class SocketBase extends net.Socket {
     return negotiatedParameters(this._engine?.info ?? null);
   }
 
+  /** The peer's certificate in Node's shape; `{}` when it sent none. */
   getPeerCertificate(detailed?: false): PeerCertificate;
+  /** The peer's certificate with its issuer chain (`issuerCertificate`). */
   getPeerCertificate(detailed: true): DetailedPeerCertificate;
+  /** The peer's certificate; with `detailed`, with its issuer chain. */
   getPeerCertificate(detailed?: boolean): PeerCertificate | DetailedPeerCertificate;
   getPeerCertificate(detailed = false): PeerCertificate | DetailedPeerCertificate {
     const e = this._live;
@@ -164,6 +176,7 @@ export abstract class SocketBase extends net.Socket {
     return peerCertificate(chain, detailed, e.ctx.trustedCertificates());
   }
 
+  /** Our own certificate in Node's shape; `{}` when we sent none. */
   getCertificate(): PeerCertificate | object | null {
     const e = this._live;
     if (!e) return null;
@@ -197,6 +210,7 @@ export abstract class SocketBase extends net.Socket {
     return own ? new X509Certificate(own) : undefined;
   }
 
+  /** The session data, to resume with `connect({ session })`. */
   getSession(): OwnBuffer | undefined {
     return this.destroyed ? (null as unknown as undefined) : (this._live?.session.sessionData() as OwnBuffer | undefined);
   }
@@ -206,10 +220,12 @@ export abstract class SocketBase extends net.Socket {
     return this.destroyed ? (null as unknown as boolean) : this._engine?.info?.resumed ?? false;
   }
 
+  /** The last Finished message we sent (TLS 1.2 channel binding material). */
   getFinished(): OwnBuffer | undefined {
     return this.destroyed ? (null as unknown as undefined) : (this._live?.session.finished(false) as OwnBuffer | undefined);
   }
 
+  /** The last Finished message the peer sent. */
   getPeerFinished(): OwnBuffer | undefined {
     return this.destroyed ? (null as unknown as undefined) : (this._live?.session.finished(true) as OwnBuffer | undefined);
   }
@@ -221,6 +237,7 @@ export abstract class SocketBase extends net.Socket {
     throw unsupported('getTLSTicket()', 'GnuTLS does not expose the session ticket; getSession() has the session with it');
   }
 
+  /** Not supported: throws ERR_GNUTLS_UNSUPPORTED (GnuTLS does not report the shared signature algorithms). */
   getSharedSigalgs(): string[] {
     if (this.destroyed) return null as unknown as string[];
     throw unsupported('getSharedSigalgs()', 'GnuTLS does not report the signature algorithms both peers share');
@@ -231,6 +248,7 @@ export abstract class SocketBase extends net.Socket {
     throw unsupported('setKeyCert()', "a GnuTLS session's credentials are fixed when it is made; give them as the socket's options (or in an SNICallback)");
   }
 
+  /** Not supported: throws ERR_GNUTLS_UNSUPPORTED (GnuTLS has no per-connection trace; see GNUTLS_DEBUG_LEVEL). */
   enableTrace(): void {
     throw unsupported('enableTrace()', "GnuTLS has no per-connection protocol trace (set GNUTLS_DEBUG_LEVEL for the library's log)");
   }
@@ -262,6 +280,7 @@ export abstract class SocketBase extends net.Socket {
     return e;
   }
 
+  /** RFC 5705 / RFC 8446 keying material exporter (Node's). */
   exportKeyingMaterial(length: number, label: string, context?: Buffer): OwnBuffer {
     validateInteger(length, 'length', 1, 2 ** 32 - 1);
     validateString(label, 'label');

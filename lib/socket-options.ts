@@ -10,23 +10,37 @@ import { maxHandshakeSize } from './client-hello';
 import { SessionSpec, VerifyClientMode, defaultServername, verifyClientMode } from './engine/session-setup';
 import { tlsDefaults } from './defaults';
 
+/** Node's `new tls.TLSSocket()` options, and GnuTLS's own (re-authentication, renegotiation policy, ...). */
 export interface TLSSocketOptions extends SecureContextOptions {
+  /** The server side of the connection (default false: a client). */
   isServer?: boolean;
+  /** Server: the Server the socket belongs to (its events: 'tlsClientError', 'keylog', ...). */
   server?: Server;
+  /** A context from `createSecureContext()`; otherwise one is made from these options. */
   secureContext?: SecureContextLike | null;
+  /** Server: ask the client for a certificate. */
   requestCert?: boolean;
+  /** Refuse a peer whose certificate does not verify (client default true; server: with requestCert). */
   rejectUnauthorized?: boolean;
+  /** The ALPN protocols to offer (client) or accept (server), in order of preference. */
   ALPNProtocols?: ReadonlyArray<string | Buffer | Uint8Array> | NodeJS.ArrayBufferView;
+  /** Server: picks the context for the client's SNI name. */
   SNICallback?: SNICallback;
   /** Server: picks the protocol from the client's ALPN list (not with ALPNProtocols). */
   ALPNCallback?: ALPNCallback;
+  /** Client: a session to resume (from a 'session' event or `getSession()`). */
   session?: Buffer;
+  /** Client: the SNI name to send (default: `host` unless an IP address). */
   servername?: string;
   /** The host the client connected to; the default servername and identity to check. */
   host?: string;
+  /** Client: checks the server's certificate against the host name (default `checkServerIdentity`). */
   checkServerIdentity?: (hostname: string, cert: PeerCertificate) => Error | undefined;
+  /** Milliseconds the handshake may take before ERR_TLS_HANDSHAKE_TIMEOUT. */
   handshakeTimeout?: number;
+  /** Keep the writable side open after the peer ended (after its close_notify). */
   allowHalfOpen?: boolean;
+  /** The readable side's buffer size in bytes. */
   highWaterMark?: number;
   /** Client: advertise TLS 1.3 post-handshake auth. Default: on when the client has a certificate. */
   postHandshakeAuth?: boolean;

@@ -32,16 +32,25 @@ export type { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters } fr
 // Typed events: see lib/events.ts.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface TLSSocket {
+  /** Adds a listener of a TLSSocketEvents event (typed by name). */
   on<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  /** Adds a one-time listener of a TLSSocketEvents event. */
   once<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  /** Removes a listener. */
   off<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  /** Adds a listener (as `on`). */
   addListener<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  /** Removes a listener (as `off`). */
   removeListener<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  /** Adds a listener before the others. */
   prependListener<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  /** Adds a one-time listener before the others. */
   prependOnceListener<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, listener: Listener<TLSSocketEvents, E>): this;
+  /** Emits an event with its typed arguments. */
   emit<E extends string | symbol>(event: E & EventName<TLSSocketEvents, E>, ...args: EmitArgs<TLSSocketEvents, E>): boolean;
 }
 
+/** Node's tls.TLSSocket on GnuTLS: a net.Socket of plaintext over any Duplex of ciphertext, with GnuTLS's extras. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class TLSSocket extends SocketBase {
   protected _engine: Engine;
@@ -136,7 +145,7 @@ export class TLSSocket extends SocketBase {
     this._apply(this._engine.receive(chunk));
   }
 
-  /** Sends what the engine produced and dispatches its items in order; then goes on reading. */
+  /** @internal Sends what the engine produced and dispatches its items in order; then goes on reading. */
   _apply(step: Step): void {
     this._sendRaw(step.out);
     const nested = this._dispatching;
@@ -241,25 +250,28 @@ export class TLSSocket extends SocketBase {
   }
 
   private _holdingTransport = false;
-  /** The ClientHello pipeline waits for the application (HelloHost). */
+  /** @internal The ClientHello pipeline waits for the application (HelloHost). */
   holdTransport(hold: boolean): void {
     this._holdingTransport = hold;
     this._updateFlow();
   }
 
-  /** HelloHost: the engine, as the pipeline sees it. */
+  /** @internal HelloHost: the engine, as the pipeline sees it. */
   get engine(): Engine {
     return this._engine;
   }
 
+  /** @internal */
   apply(step: Step): void {
     this._apply(step);
   }
 
+  /** @internal */
   fail(err: Error): void {
     this._fail(err);
   }
 
+  /** @internal */
   override _read(): void {
     const e = this._engine;
     if (!e.paused || e.peerClosed) return;
@@ -428,10 +440,12 @@ export class TLSSocket extends SocketBase {
   // ---- writing ---------------------------------------------------------------------------------
 
   // net.Socket keeps strings as they were written (decodeStrings: false).
+  /** @internal */
   override _write(chunk: Buffer | string, enc: BufferEncoding, cb: WriteCallback): void {
     this._writes.write([typeof chunk === 'string' ? Buffer.from(chunk, enc) : chunk], cb);
   }
 
+  /** @internal */
   override _writev(chunks: Array<{ chunk: Buffer | string; encoding: BufferEncoding }>, cb: WriteCallback): void {
     this._writes.write(
       chunks.map((c) => (typeof c.chunk === 'string' ? Buffer.from(c.chunk, c.encoding) : c.chunk)),
@@ -439,34 +453,40 @@ export class TLSSocket extends SocketBase {
     );
   }
 
+  /** @internal */
   override _final(cb: WriteCallback): void {
     this._writes.final(cb);
   }
 
   // WriteHost
+  /** @internal */
   activity(): void {
     this._activity();
   }
 
+  /** @internal */
   writeError(): Error {
     return this._shutdown.writeError();
   }
 
+  /** @internal */
   localEnd(cb: WriteCallback): void {
     this._shutdown.localEnd(cb);
   }
 
+  /** @internal */
   written(n: number): void {
     this._plainWritten += n;
   }
 
+  /** @internal */
   endedByPeerLeaving(err: Error): boolean {
     return this._shutdown.endedByPeerLeaving(err);
   }
 
   // ---- endings ---------------------------------------------------------------------------------
 
-  /** A fatal error: reported once (tlsClientError on a server before 'secureConnection'). */
+  /** @internal A fatal error: reported once (tlsClientError on a server before 'secureConnection'). */
   _fail(err: Error): void {
     if (this._failed || this.destroyed) return;
     this._failed = true;
@@ -481,6 +501,7 @@ export class TLSSocket extends SocketBase {
     this.destroy(err);
   }
 
+  /** @internal */
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
     (this as { connecting: boolean }).connecting = false;
     if (this._handshakeTimer) clearTimeout(this._handshakeTimer);

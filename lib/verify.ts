@@ -4,7 +4,9 @@ import { X509Certificate } from 'crypto';
 import * as tls from 'tls';
 import { CERT } from './constants';
 
+/** A certificate in Node's legacy object shape (`getPeerCertificate()`), as @types/node types it. */
 export type PeerCertificate = tls.PeerCertificate;
+/** A certificate with its `issuerCertificate` chain (`getPeerCertificate(true)`). */
 export type DetailedPeerCertificate = tls.DetailedPeerCertificate;
 
 export interface VerifyFailure {
@@ -105,4 +107,5 @@ export function peerCertificate(chain: Buffer[], detailed: boolean, trust: reado
   return certs[0];
 }
 
+/** Node's `tls.checkServerIdentity(hostname, cert)`: an Error when `cert` is not for `hostname`. */
 export const checkServerIdentity = tls.checkServerIdentity;

@@ -6,6 +6,7 @@ import type { SecureContext } from '../secure-context';
 import type { ClientPskCallback, ServerPskCallback } from '../features';
 import { pskBridge } from '../features';
 
+/** Server: how client certificates are treated (the `verifyClient` option). */
 export type VerifyClientMode = 'none' | 'request' | 'require' | 'verify-if-sent';
 
 /** What a session needs to know, computed once per socket. */
