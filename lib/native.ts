@@ -33,7 +33,8 @@ export interface NativeInfo {
 }
 
 export interface NativeContext {
-  setPriority(priority: string): void;
+  setPriority(priority: string, serverPriority?: string): void;
+  setDhParams(pkcs3: Buffer): number;
   addTrust(ca: Buffer): number;
   useSystemTrust(): number;
   addKeyPair(cert: Buffer, key: Buffer, passphrase?: string): number;

@@ -7,6 +7,8 @@ import { tlsDefaults } from './defaults';
 import { secureProtocolVersions } from './secure-protocol';
 import { pairKeysWithCerts } from './key-pairing';
 import { withPlainCertificates } from './pem';
+import { NO_DHE, applyDhparam, dhparamEnablesDhe } from './dh-params';
+import { completedChain, pemChain } from './served-chain';
 import { BUFFER_LIKE, codedError, invalidArgType, validateObject, validateString } from './validate';
 
 /** PEM text (a string or Buffer), or DER in a Buffer. */
@@ -85,6 +87,11 @@ export interface SecureContextOptions {
   honorCipherOrder?: boolean;
   /** OpenSSL option bits; SSL_OP_CIPHER_SERVER_PREFERENCE is honoured, as `honorCipherOrder`. */
   secureOptions?: number;
+  /**
+   * Server: finite-field DHE for TLS 1.2 (Node's option). `'auto'`, or a PKCS#3 DH group (PEM or
+   * DER); without it, or when it is no group, a server negotiates no DHE suite, as Node's.
+   */
+  dhparam?: string | Buffer | null;
 }
 
 /**
@@ -242,7 +249,7 @@ function checkKeyOption(k: unknown, passphrase: unknown): void {
 export class SecureContext {
   /** The native credentials object (GnuTLS certificate credentials + priority cache). */
   readonly context: NativeContext;
-  /** The GnuTLS priority string sessions of this context use. */
+  /** The GnuTLS priority string sessions of this context use (a server's may leave DHE out, see `dhparam`). */
   readonly priority: string;
   /** Whether this context holds a certificate of its own (key + cert, pfx, or a raw public key). */
   readonly hasCertificate: boolean;
@@ -264,7 +271,10 @@ export class SecureContext {
     validateObject(options, 'options');
     this.context = new binding.Context();
     this.priority = priorityFor(options);
-    this.context.setPriority(this.priority);
+    const dhe = dhparamEnablesDhe(options.dhparam) && applyDhparam(this.context, options.dhparam!);
+    // A server without DH parameters has no DHE (Node's servers have none without dhparam); a
+    // client still offers it. A raw priority is taken as written.
+    this.context.setPriority(this.priority, dhe || options.priority != null ? undefined : this.priority + NO_DHE);
 
     // A `ca` whose every certificate is dropped (see pem.ts) trusts nothing: no system store either.
     const given = list(options.ca);
@@ -308,7 +318,7 @@ export class SecureContext {
         const c = typeof cert === 'string' && PKCS11_URL.test(cert) ? cert : toBuffer(cert, 'cert');
         this.context.addUrlKeyPair(c, pem, pass);
       } else {
-        this.context.addKeyPair(toBuffer(cert, 'cert'), toBuffer(pem, 'key'), pass);
+        this.context.addKeyPair(this.servedChain(toBuffer(cert, 'cert')), toBuffer(pem, 'key'), pass);
       }
     });
     if (options.rawPublicKey !== undefined) {
@@ -334,10 +344,19 @@ export class SecureContext {
     }
   }
 
-  /** This context's own certificate chain from `cert`, DER, leaf first (parsed on first use). */
+  /** This context's own certificate chain as served (from `cert`), DER, leaf first (parsed on first use). */
   ownChain(): readonly Buffer[] {
-    this._own ??= this._certInput.flatMap((c) => derCertificates(c));
+    if (!this._own) {
+      const first = this._certInput.length > 0 ? derCertificates(this._certInput[0]) : [];
+      this._own = completedChain(first, this.trustedCertificates()) ?? this._certInput.flatMap((c) => derCertificates(c));
+    }
     return this._own;
+  }
+
+  /** A lone leaf completed with its issuers from `ca`, as OpenSSL serves it; else `cert` as given. */
+  private servedChain(cert: Buffer): Buffer {
+    const chain = completedChain(derCertificates(cert), this.trustedCertificates());
+    return chain ? pemChain(chain) : cert;
   }
 
   /** The CA certificates given in `ca`, one DER Buffer each (parsed on first use). */

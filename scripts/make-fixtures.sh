@@ -43,4 +43,6 @@ certtool --generate-crl --load-ca-privkey ca.key --load-ca-certificate ca.pem --
   --template "$tmpl" --outfile ca.crl 2>/dev/null
 certtool --to-p12 --load-privkey server.key --load-certificate server-chain.pem --p12-name server \
   --password secret --outder --outfile server.pfx 2>/dev/null
+# Diffie-Hellman groups for the dhparam option (too small, small, and the recommended size).
+for bits in 512 1024 2048; do openssl dhparam -out dhparam-$bits.pem $bits 2>/dev/null; done
 echo "fixtures written to $(pwd)"

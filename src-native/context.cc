@@ -38,6 +38,7 @@ Napi::Function Context::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("getTicketKey", &Context::GetTicketKey),
                                       InstanceMethod("setTicketKey", &Context::SetTicketKey),
                                       InstanceMethod("setSessionCache", &Context::SetSessionCache),
+                                      InstanceMethod("setDhParams", &Context::SetDhParams),
                                   });
   addon->context_ctor = Napi::Persistent(fn);
   return fn;
@@ -54,26 +55,74 @@ Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(inf
 
 Context::~Context() {
   if (priority_) gnutls_priority_deinit(priority_);
+  if (server_priority_) gnutls_priority_deinit(server_priority_);
   if (creds_) gnutls_certificate_free_credentials(creds_);
+  if (dh_params_) gnutls_dh_params_deinit(dh_params_);  // after the credentials that point to it
   if (ticket_key_.data) {
     gnutls_memset(ticket_key_.data, 0, ticket_key_.size);
     gnutls_free(ticket_key_.data);
   }
 }
 
-// setPriority(str): parses once; on a syntax error throws with `errorOffset` = position in str.
-Napi::Value Context::SetPriority(const Napi::CallbackInfo& info) {
-  std::string str = info[0].As<Napi::String>();
+// setDhParams(buf): the DH group (PKCS#3, PEM or DER) for DHE when the client names no RFC 7919
+// group; returns the prime's size in bits, 0 when the input is no group (nothing is changed).
+Napi::Value Context::SetDhParams(const Napi::CallbackInfo& info) {
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  gnutls_dh_params_t params = nullptr;
+  if (gnutls_dh_params_init(&params) < 0) return Napi::Number::New(info.Env(), 0);
+  gnutls_datum_t d = Datum(buf);
+  gnutls_datum_t prime{nullptr, 0}, generator{nullptr, 0};
+  unsigned bits = 0;
+  if (gnutls_dh_params_import_pkcs3(params, &d, FormatOf(buf)) == 0 &&
+      gnutls_dh_params_export_raw(params, &prime, &generator, nullptr) == 0 && prime.size > 0) {
+    size_t i = 0;
+    while (i < prime.size && prime.data[i] == 0) i++;  // a leading zero byte keeps it positive
+    if (i < prime.size) {
+      bits = static_cast<unsigned>((prime.size - i) * 8);
+      for (uint8_t top = prime.data[i]; !(top & 0x80); top <<= 1) bits--;
+    }
+  }
+  gnutls_free(prime.data);
+  gnutls_free(generator.data);
+  if (bits == 0) {
+    gnutls_dh_params_deinit(params);
+    return Napi::Number::New(info.Env(), 0);
+  }
+  gnutls_certificate_set_dh_params(creds_, params);
+  if (dh_params_) gnutls_dh_params_deinit(dh_params_);
+  dh_params_ = params;
+  return Napi::Number::New(info.Env(), bits);
+}
+
+// Parses a priority string; on a syntax error throws with `errorOffset` = position in str.
+static gnutls_priority_t ParsePriority(Napi::Env env, const std::string& str) {
   gnutls_priority_t p = nullptr;
   const char* err_pos = nullptr;
   int ret = gnutls_priority_init(&p, str.c_str(), &err_pos);
   if (ret < 0) {
-    Napi::Error err = MakeGnutlsError(info.Env(), ret, "invalid priority string");
-    if (err_pos) err.Value().Set("errorOffset", Napi::Number::New(info.Env(), static_cast<double>(err_pos - str.c_str())));
+    Napi::Error err = MakeGnutlsError(env, ret, "invalid priority string");
+    if (err_pos) err.Value().Set("errorOffset", Napi::Number::New(env, static_cast<double>(err_pos - str.c_str())));
     throw err;
   }
+  return p;
+}
+
+// setPriority(str[, serverStr]): parses once; serverStr, when given, is what server sessions use.
+Napi::Value Context::SetPriority(const Napi::CallbackInfo& info) {
+  gnutls_priority_t p = ParsePriority(info.Env(), info[0].As<Napi::String>());
+  gnutls_priority_t sp = nullptr;
+  if (info.Length() > 1 && info[1].IsString()) {
+    try {
+      sp = ParsePriority(info.Env(), info[1].As<Napi::String>());
+    } catch (...) {
+      gnutls_priority_deinit(p);
+      throw;
+    }
+  }
   if (priority_) gnutls_priority_deinit(priority_);
+  if (server_priority_) gnutls_priority_deinit(server_priority_);
   priority_ = p;
+  server_priority_ = sp;
   return info.Env().Undefined();
 }
 

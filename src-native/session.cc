@@ -286,7 +286,7 @@ Napi::Value Session::SetContext(const Napi::CallbackInfo& info) {
   Context* ctx = Context::Unwrap(info[0].As<Napi::Object>());
   int ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, ctx->creds());
   if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_credentials_set");
-  ret = gnutls_priority_set(s, ctx->priority());
+  ret = gnutls_priority_set(s, is_server_ ? ctx->server_priority() : ctx->priority());
   if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_priority_set");
   context_ref_.Reset(info[0].As<Napi::Object>(), 1);
   context_ = ctx;
