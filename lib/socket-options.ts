@@ -47,9 +47,9 @@ export interface TLSSocketOptions extends SecureContextOptions {
   /** Client: answer re-auth requests with the configured certificate when no 'reauthRequest' listener exists (default true). */
   autoReauth?: boolean;
   /**
-   * Server: what to do with a TLS 1.2 renegotiation the client starts (default 'refuse'; 'accept'
-   * is Node's behaviour: at most CLIENT_RENEG_LIMIT per CLIENT_RENEG_WINDOW, then
-   * ERR_TLS_SESSION_ATTACK).
+   * Server: what to do with a TLS 1.2 renegotiation the client starts: 'accept' (default, Node's
+   * behaviour: at most CLIENT_RENEG_LIMIT per CLIENT_RENEG_WINDOW, then ERR_TLS_SESSION_ATTACK),
+   * 'refuse' (a no_renegotiation warning) or 'close'.
    */
   renegotiation?: RenegotiationPolicy;
   /** Allow the peer to present a different identity in a re-handshake/re-auth (GNUTLS_ALLOW_ID_CHANGE). */
@@ -126,7 +126,7 @@ export function sessionSpec(
 
 export function operationsConfig(o: TLSSocketOptions, socket: { listenerCount(event: string): number }): OperationsConfig {
   return {
-    renegotiation: o.renegotiation ?? 'refuse',
+    renegotiation: o.renegotiation ?? 'accept',
     allowUnsafeRenegotiation: o.allowUnsafeRenegotiation === true,
     verifyClientOnce: o.verifyClientOnce === true,
     rejectUnauthorized: o.rejectUnauthorized !== false,

@@ -66,7 +66,7 @@ export class Operations {
   current: Operation | null = null;
   renegotiationDisabled = false;
   config: OperationsConfig = {
-    renegotiation: 'refuse',
+    renegotiation: 'accept',
     allowUnsafeRenegotiation: false,
     verifyClientOnce: false,
     rejectUnauthorized: true,
@@ -359,6 +359,9 @@ export class Operations {
     this.handshakes = now - this.lastHandshake >= windowS * 1000 ? 1 : this.handshakes + 1;
     this.lastHandshake = now;
     if (this.handshakes > limit) {
+      // A fatal alert first: a client waiting for our answer to its ClientHello learns the
+      // connection is over (OpenSSL's client does not notice a bare close then).
+      e.session.sendAlert(ALERT_LEVEL.FATAL, ALERT.HANDSHAKE_FAILURE);
       e.failWith(nodeError('ERR_TLS_SESSION_ATTACK', 'TLS session renegotiation attack detected'));
       return;
     }

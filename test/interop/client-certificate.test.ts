@@ -17,7 +17,9 @@ describe.each(VERSIONS)('%s', (version) => {
     expect(c.getProtocol()).toBe(version);
     // s_server's verify callback names the certificate it got, and why it does not trust it.
     await srv.waitFor(/depth=0 O = node-gnutls, CN = client\.node-gnutls/, WAIT);
-    await srv.waitFor(/verify error:num=20:unable to get local issuer certificate/, WAIT);
+    // The lone leaf goes with its root from `ca` (as OpenSSL completes it for Node), a root the
+    // server does not trust.
+    await srv.waitFor(/verify error:num=19:self-signed certificate in certificate chain/, WAIT);
     expect(srv.out() + srv.err()).not.toMatch(/No client certificate CA names sent|peer did not return a certificate/);
   });
 });
