@@ -81,7 +81,8 @@ export class TLSSocket extends SocketBase {
     this._options = options;
     this._server = options.server;
     // As Node's, a server's socket has an 'error' listener: unheard errors never crash the process.
-    if (this._server) this.on('error', () => {});
+    // Before 'secureConnection' that listener is the one that reports to 'tlsClientError'.
+    if (this._server) this.on('error', (err: Error) => this._clientError(err));
     const ctx = contextFor(options.secureContext, options);
     this._keylogFile = keylogFile();
     this._hello = this._isServer
@@ -234,7 +235,7 @@ export class TLSSocket extends SocketBase {
         this.authorizationError = item.error as AuthorizationError;
         return;
       case 'error':
-        if (item.err) this._fail(item.err);
+        if (item.err) this._fail(item.err, true);
         else this.destroy();
         return;
     }
@@ -487,18 +488,32 @@ export class TLSSocket extends SocketBase {
   // ---- endings ---------------------------------------------------------------------------------
 
   /** @internal A fatal error: reported once (tlsClientError on a server before 'secureConnection'). */
-  _fail(err: Error): void {
+  _fail(err: Error, fromTls = false): void {
     if (this._failed || this.destroyed) return;
     this._failed = true;
-    // A server's socket belongs to the application from 'secureConnection' on; errors before
-    // it (a client rejected after the handshake, too) go to 'tlsClientError'.
-    if (this._isServer && !this._announced && this._server) {
-      const tlsErr = err instanceof TLSError ? err : new TLSError(err.message, { code: (err as { code?: string }).code ?? 'ERR_TLS_TRANSPORT', cause: err });
-      this._server.emit('tlsClientError', tlsErr, this);
-      this.destroy();
+    const owned = !this._isServer || this._announced || !this._server;
+    if (fromTls && owned && this._secureEstablished) {
+      // A TLS failure on an established connection: as Node's socket, the error comes while the
+      // socket is still open, and 'close' (the session cannot go on: we close it) has no error.
+      try {
+        this.emit('error', err);
+      } finally {
+        if (!this.destroyed) this.destroy();
+      }
       return;
     }
     this.destroy(err);
+  }
+
+  /**
+   * A server's socket belongs to the application from 'secureConnection' on; errors before it (a
+   * client rejected after the handshake, too) go to 'tlsClientError', from the socket's own 'error'
+   * listener as Node's server reports them: the socket is destroyed by then.
+   */
+  private _clientError(err: Error): void {
+    if (this._announced || !this._server) return;
+    const tlsErr = err instanceof TLSError ? err : new TLSError(err.message, { code: (err as { code?: string }).code ?? 'ERR_TLS_TRANSPORT', cause: err });
+    this._server.emit('tlsClientError', tlsErr, this);
   }
 
   /** @internal */

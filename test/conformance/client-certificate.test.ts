@@ -29,3 +29,25 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
   }, { pairings: 'client' });
 
 }
+
+for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+  // The server's socket is gone when 'tlsClientError' reports it, and both sides' 'close' say
+  // whether an error closed them (under TLS 1.3 the client learns of it after its handshake).
+  differential(`a required client certificate that is missing: tlsClientError, then each side's close (${version})`, async ({ server: S, client: C }, t) => {
+    const server = S.createServer({ ...serverOpts, maxVersion: version, requestCert: true, ca: fixture('ca.pem') }, () => t.push('server secureConnection'));
+    let serverClosed: Promise<void> = Promise.resolve();
+    server.on('tlsClientError', (e: Error & { code?: string }, s: import('tls').TLSSocket) => {
+      t.push(`server tlsClientError ${e.code} destroyed=${s.destroyed}`);
+      serverClosed = new Promise((r) => s.on('close', (hadError: boolean) => (t.push(`server close(hadError=${hadError})`), r())));
+    });
+    const port = await listen(server);
+    const c = C.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: fixture('ca.pem'), maxVersion: version });
+    c.on('secureConnect', () => t.push('client secureConnect'));
+    c.on('error', (e: Error & { code?: string }) => t.push(`client error ${e.code} destroyed=${c.destroyed}`));
+    c.on('close', (hadError: boolean) => t.push(`client close(hadError=${hadError})`));
+    c.resume();
+    await closed(c);
+    await serverClosed;
+    await close(server);
+  });
+}

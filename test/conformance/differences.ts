@@ -140,7 +140,7 @@ export const DIFFERENCES: Difference[] = [
   },
   {
     difference:
-      "A fatal TLS error after the handshake destroys the socket before `'error'` is emitted; Node's socket stays open until the application destroys it",
+      "A fatal TLS error after the handshake closes the socket once its `'error'` listeners ran (on an open socket, as Node's; `'close'` has `hadError` false); Node's socket stays open until the application or the peer closes it",
     why: 'a GnuTLS session cannot be used after a fatal error, so nothing is left to keep open',
     scenarios: /^$/,
     normalise: same,
