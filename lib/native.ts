@@ -163,6 +163,7 @@ export interface NativeDtlsSession {
   dataMtu(): number;
   lastAlert(): number;
   sendAlert(level: number, description: number): number;
+  sendAppropriateAlert(code: number): number;
   info(): NativeInfo;
   peerCertificates(): Buffer[];
   ownCertificate(): Buffer[];

@@ -32,6 +32,7 @@ Napi::Function DtlsSession::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("dataMtu", &DtlsSession::DataMtu),
                                       InstanceMethod("lastAlert", &DtlsSession::LastAlert),
                                       InstanceMethod("sendAlert", &DtlsSession::SendAlert),
+                                      InstanceMethod("sendAppropriateAlert", &DtlsSession::SendAppropriateAlert),
                                       InstanceMethod("info", &DtlsSession::Info),
                                       InstanceMethod("peerCertificates", &DtlsSession::PeerCertificates),
                                       InstanceMethod("ownCertificate", &DtlsSession::OwnCertificate),
@@ -254,6 +255,13 @@ Napi::Value DtlsSession::SendAlert(const Napi::CallbackInfo& info) {
   auto level = static_cast<gnutls_alert_level_t>(info[0].As<Napi::Number>().Int32Value());
   auto desc = static_cast<gnutls_alert_description_t>(info[1].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), gnutls_alert_send(s, level, desc));
+}
+
+// sendAppropriateAlert(code): the alert GnuTLS maps to a handshake failure code, if any.
+Napi::Value DtlsSession::SendAppropriateAlert(const Napi::CallbackInfo& info) {
+  gnutls_session_t s = Live(info);
+  CallScope scope(this);
+  return Napi::Number::New(info.Env(), gnutls_alert_send_appropriate(s, info[0].As<Napi::Number>().Int32Value()));
 }
 
 }  // namespace ngtls

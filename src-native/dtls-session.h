@@ -63,6 +63,7 @@ class DtlsSession : public Napi::ObjectWrap<DtlsSession> {
   Napi::Value DataMtu(const Napi::CallbackInfo& info);
   Napi::Value LastAlert(const Napi::CallbackInfo& info);
   Napi::Value SendAlert(const Napi::CallbackInfo& info);
+  Napi::Value SendAppropriateAlert(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value PeerCertificates(const Napi::CallbackInfo& info);
   Napi::Value OwnCertificate(const Napi::CallbackInfo& info);

@@ -128,6 +128,11 @@ export class DTLSSocket extends EventEmitter {
     }
     if (code === E.TIMEDOUT) return this._fail(handshakeTimeoutError());
     const err = this._pskError ?? gnutlsError(code, s.lastAlert(), 'DTLS handshake');
+    // Tell the peer (datagrams have no FIN): the alert GnuTLS maps the failure to.
+    if (code !== E.FATAL_ALERT_RECEIVED) {
+      s.sendAppropriateAlert(code);
+      this._flush();
+    }
     this._fail(err);
   }
 
@@ -179,6 +184,9 @@ export class DTLSSocket extends EventEmitter {
     }
     if (code === E.AGAIN || code === E.INTERRUPTED || code === E.WARNING_ALERT_RECEIVED) return;
     if (code === E.SUCCESS) {
+      // close_notify: answer with ours, then the association is over.
+      s.bye();
+      this._flush();
       this.emit('end');
       return this._finish(null);
     }
