@@ -149,8 +149,8 @@ export interface NativeDtlsSession {
   /** A GnuTLS code (< 0: the profile list was refused). */
   setSrtpProfiles(profiles: string): number;
   setPrestate(prestate: [number, number, number]): void;
-  /** Queues one datagram; false when the queue is full (the datagram is dropped). */
-  feed(datagram: Buffer): boolean;
+  /** Queues one datagram: 0; or drops it: 1 the queue is full, 2 it is not whole DTLS records. */
+  feed(datagram: Buffer): 0 | 1 | 2;
   handshake(): number;
   /** [code, record, record, ...]: the application-data records of the queued datagrams. */
   receive(): [number, ...Buffer[]];

@@ -148,14 +148,31 @@ ssize_t DtlsSession::Push(gnutls_transport_ptr_t ptr, const void* data, size_t l
   return static_cast<ssize_t>(len);
 }
 
-// feed(datagram): queues one received datagram (copied); false when the queue is full (dropped,
-// as a full socket buffer drops).
+// A datagram made of whole DTLS records (13-byte header, then as many bytes as its length
+// says), nothing left over. GnuTLS 3.7 loses its framing on a record longer than the datagram
+// holding it (the pull hands it the next datagram as the rest): such datagrams never reach it.
+static bool WholeRecords(const uint8_t* p, size_t n) {
+  constexpr size_t kHeader = 13;
+  if (n == 0) return false;  // and a pull returning 0 would read as end of file
+  while (n > 0) {
+    if (n < kHeader) return false;
+    size_t len = size_t{p[11]} << 8 | p[12];
+    if (len > n - kHeader) return false;
+    p += kHeader + len;
+    n -= kHeader + len;
+  }
+  return true;
+}
+
+// feed(datagram): queues one received datagram (copied). 0: queued; 1: dropped, the queue is full
+// (as a full socket buffer drops); 2: dropped, not whole DTLS records.
 Napi::Value DtlsSession::Feed(const Napi::CallbackInfo& info) {
   Live(info);
   auto buf = info[0].As<Napi::Buffer<uint8_t>>();
-  if (in_.size() >= kMaxQueued) return Napi::Boolean::New(info.Env(), false);
+  if (!WholeRecords(buf.Data(), buf.Length())) return Napi::Number::New(info.Env(), 2);
+  if (in_.size() >= kMaxQueued) return Napi::Number::New(info.Env(), 1);
   in_.emplace_back(buf.Data(), buf.Data() + buf.Length());
-  return Napi::Boolean::New(info.Env(), true);
+  return Napi::Number::New(info.Env(), 0);
 }
 
 // handshake(): gnutls_handshake() over every queued datagram. GNUTLS_E_AGAIN: wait for a

@@ -7,18 +7,7 @@ import { createHash, randomBytes } from 'crypto';
 import { connect, createServer, DTLSSocket } from '../lib/dtls';
 import { fixture, onCleanup, once, within } from './helpers';
 import { bindServer, trackedDtls } from './helpers/dtls';
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './helpers/dtls-wire';
 
 interface RelayStats {
   forwarded: number;

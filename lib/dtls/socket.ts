@@ -82,6 +82,8 @@ export class DTLSSocket extends EventEmitter {
   private readonly _init: SocketInit;
   /** Datagrams dropped because the native queue was full. */
   private _dropped = 0;
+  /** Datagrams dropped because they were not whole DTLS records. */
+  private _malformed = 0;
 
   /** Made by connect() and by a DTLSServer; not constructed directly. */
   constructor(init: SocketInit) {
@@ -104,7 +106,9 @@ export class DTLSSocket extends EventEmitter {
   _datagram(msg: Buffer): void {
     const s = this._s;
     if (!s) return;
-    if (!s.feed(msg)) this._dropped++;
+    const fed = s.feed(msg);
+    if (fed === 1) this._dropped++;
+    if (fed === 2) this._malformed++;
     if (this._state === 'handshake') this._step();
     else this._drain();
   }
@@ -348,8 +352,8 @@ export class DTLSSocket extends EventEmitter {
     return this._s ? this._s.dataMtu() : 0;
   }
 
-  /** Datagrams dropped before GnuTLS read them (too many queued at once). */
+  /** Datagrams dropped before GnuTLS read them: too many queued at once, or not whole DTLS records. */
   get droppedDatagrams(): number {
-    return this._dropped;
+    return this._dropped + this._malformed;
   }
 }
