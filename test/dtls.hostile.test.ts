@@ -239,7 +239,7 @@ describe('close() from inside callbacks', () => {
     const c2 = connect({ host: '127.0.0.1', port, priority: PRIORITY, pskCallback: () => (c2.close(), { identity: 'x', psk: PSK }) });
     const c2Errors: Error[] = [];
     c2.on('error', (e) => c2Errors.push(e));
-    await new Promise((r) => c2.once('close', r));
+    await new Promise<void>((r) => c2.once('close', () => r()));
     expect(c2Errors).toEqual([]);
     // The server's half-open peer for c2 lasts until its handshakeTimeout.
     await within(
