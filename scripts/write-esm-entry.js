@@ -12,3 +12,13 @@ const body = [
   '',
 ].join('\n');
 fs.writeFileSync(path.join(dist, 'index.mjs'), body);
+
+// dist/dtls/index.mjs, the same for the `node-gnutls/dtls` subpath.
+const dtlsDir = path.join(dist, 'dtls');
+if (fs.existsSync(path.join(dtlsDir, 'index.js'))) {
+  const dtlsNames = Object.keys(require(dtlsDir)).filter((n) => n !== 'default' && n !== '__esModule');
+  fs.writeFileSync(
+    path.join(dtlsDir, 'index.mjs'),
+    ["import cjs from './index.js';", ...dtlsNames.map((n) => `export const ${n} = cjs.${n};`), 'export default cjs;', ''].join('\n'),
+  );
+}
