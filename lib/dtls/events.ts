@@ -19,7 +19,10 @@ export interface DTLSSocketEvents {
 export interface DTLSServerEvents {
   /** A peer completed the handshake (past the cookie exchange) and was verified. */
   secureConnection: (socket: DTLSSocket) => void;
-  /** A peer past the cookie exchange failed before its handshake completed. */
+  /**
+   * A peer past the cookie exchange failed before its handshake completed, or later on a socket
+   * that has no 'error' listener.
+   */
   clientError: (err: TLSError, rinfo: RemoteInfo) => void;
   listening: () => void;
   close: () => void;

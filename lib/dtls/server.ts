@@ -170,6 +170,7 @@ export class DTLSServer extends EventEmitter {
           s.setPrestate(prestate);
           return s;
         },
+        onOrphanError: (_sock, err) => this.emit('clientError', err instanceof TLSError ? err : new TLSError(err.message, { code: 'ERR_DTLS', cause: err }), rinfo),
         onHandshake: (sock, err) => {
           this._halfOpen.delete(sock);
           if (err) this.emit('clientError', err instanceof TLSError ? err : new TLSError(err.message, { code: 'ERR_DTLS', cause: err }), rinfo);

@@ -45,6 +45,8 @@ export interface SocketInit {
   session: (socket: DTLSSocket, onPskError: (err: Error) => void) => NativeDtlsSession;
   /** Server: the handshake completed (true) or failed (false, with the error). */
   onHandshake?: (socket: DTLSSocket, err: Error | null) => void;
+  /** Server: an error after the handshake on a socket without an 'error' listener. */
+  onOrphanError?: (socket: DTLSSocket, err: Error) => void;
 }
 
 const PROTOCOLS: Record<string, string> = { 'DTLS1.2': 'DTLSv1.2', 'DTLS1.0': 'DTLSv1', 'DTLS0.9': 'DTLSv0.9' };
@@ -269,6 +271,10 @@ export class DTLSSocket extends EventEmitter {
     this._init.link.release();
     for (const [, cb] of this._pending.splice(0)) if (cb) process.nextTick(cb, err ?? nodeError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running'));
     if (err && !wasOpen && this._init.onHandshake) this._init.onHandshake(this, err);
+    // A server's peer can fail after 'secureConnection' (its client refusing our certificate
+    // sends its alert then): with no 'error' listener the server reports it, so that no peer can
+    // raise an uncaught error.
+    else if (err && this._init.onOrphanError && this.listenerCount('error') === 0) this._init.onOrphanError(this, err);
     else if (err) this.emit('error', err);
     process.nextTick(() => this.emit('close'));
   }
