@@ -273,3 +273,32 @@ describe('close() from inside callbacks', () => {
     expect(binding.liveSessions()).toBe(before);
   });
 });
+
+test('a client that restarts from the same address and port: its new handshake, once past the cookie, replaces the old association', async () => {
+  const server = echoServer();
+  const port = await bindServer(server);
+  // Both clients reach the server through one relay socket: to the server they share an address.
+  const front = await udp();
+  const back = await udp();
+  let client: dgram.RemoteInfo | null = null;
+  front.on('message', (m, r) => {
+    client = r;
+    back.send(m, port, '127.0.0.1');
+  });
+  back.on('message', (m) => client && front.send(m, client.port, client.address));
+  const peers: DTLSSocket[] = [];
+  server.on('secureConnection', (s) => peers.push(s));
+  const opts = { host: '127.0.0.1', port: front.address().port, servername: 'localhost', ca: fixture('ca.pem') };
+  const a = trackedDtls(connect(opts));
+  await once(a, 'secureConnect');
+  const cookiesBefore = server.stats.cookiesSent;
+  const b = trackedDtls(connect(opts));
+  const got = messages(b);
+  await once(b, 'secureConnect');
+  expect(server.stats.cookiesSent).toBe(cookiesBefore + 1);
+  expect(peers).toHaveLength(2);
+  await settle(20);
+  expect(server.stats.established).toBe(1);
+  b.send('after-restart');
+  await got.waitFor('after-restart');
+});

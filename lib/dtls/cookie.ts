@@ -22,6 +22,17 @@ export function looksLikeClientHello(d: Buffer): boolean {
   return d.length > RECORD_HEADER && d[0] === CONTENT_HANDSHAKE && d[1] === 0xfe && d[RECORD_HEADER] === CLIENT_HELLO;
 }
 
+/**
+ * The client random of an unfragmented ClientHello in epoch 0 (a new handshake from the peer's
+ * address: a client that restarted), or null for anything else.
+ */
+export function freshHelloRandom(d: Buffer): Buffer | null {
+  if (!looksLikeClientHello(d) || d[3] !== 0 || d[4] !== 0) return null;
+  const at = RECORD_HEADER + 12 + 2; // handshake header, client_version
+  if (d.length < at + 32 || d.readUIntBE(RECORD_HEADER + 6, 3) !== 0) return null; // fragment_offset 0
+  return d.subarray(at, at + 32);
+}
+
 export class CookieJar {
   private _current = randomBytes(32);
   private _previous = randomBytes(32);

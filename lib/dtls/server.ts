@@ -8,7 +8,7 @@ import { TLSError, nodeError } from '../errors';
 import type { SecureContext } from '../secure-context';
 import { codedError, validateFunction } from '../validate';
 import type { EmitArgs, EventName, Listener } from '../events';
-import { CookieJar, clientId } from './cookie';
+import { CookieJar, clientId, freshHelloRandom } from './cookie';
 import type { DTLSServerEvents } from './events';
 import { DEFAULTS, DTLSServerOptions, Timing, createDtlsSession, dtlsContext, timing } from './options';
 import { DTLSSocket } from './socket';
@@ -43,6 +43,8 @@ export class DTLSServer extends EventEmitter {
   private readonly _maxHalfOpen: number;
   private readonly _peers = new Map<string, DTLSSocket>();
   private readonly _halfOpen = new Set<DTLSSocket>();
+  /** The client random of the ClientHello that made each peer. */
+  private readonly _randoms = new WeakMap<DTLSSocket, Buffer>();
   private _udp: dgram.Socket | null = null;
   private _cookies: CookieJar | null = null;
   private _closing = false;
@@ -115,7 +117,14 @@ export class DTLSServer extends EventEmitter {
     if (this._closing) return;
     const key = `${rinfo.address}|${rinfo.port}`;
     const peer = this._peers.get(key);
-    if (peer) return peer._datagram(msg);
+    if (peer) {
+      // A ClientHello with another random: the peer restarted its handshake (RFC 6347 4.2.8). It
+      // replaces the association only once it returns a valid cookie; a retransmission of the
+      // first ClientHello goes to the association as any datagram.
+      const random = freshHelloRandom(msg);
+      const known = this._randoms.get(peer);
+      if (!random || !known || random.equals(known)) return peer._datagram(msg);
+    }
     const verdict = this._cookies!.check(msg, clientId(rinfo.address, rinfo.port));
     if (verdict.kind === 'drop') {
       this._dropped++;
@@ -126,6 +135,7 @@ export class DTLSServer extends EventEmitter {
       this._udp!.send(verdict.reply, rinfo.port, rinfo.address);
       return;
     }
+    if (peer) peer.close(); // the restarted client's old association
     if (this._halfOpen.size >= this._maxHalfOpen) {
       this._dropped++;
       this.emit('clientError', nodeError('ERR_DTLS_TOO_MANY_HALF_OPEN', `more than ${this._maxHalfOpen} handshakes in progress`), rinfo);
@@ -183,6 +193,8 @@ export class DTLSServer extends EventEmitter {
     }
     this._peers.set(key, socket);
     this._halfOpen.add(socket);
+    const random = freshHelloRandom(first);
+    if (random) this._randoms.set(socket, Buffer.from(random));
     socket._start(first);
   }
 }
