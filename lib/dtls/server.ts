@@ -89,7 +89,11 @@ export class DTLSServer extends EventEmitter {
   /** Closes every association (close_notify) and the UDP socket; 'close' when done. */
   close(cb?: () => void): this {
     if (cb) this.once('close', cb);
-    if (!this._udp || this._closing) return this;
+    if (!this._udp) {
+      process.nextTick(() => this.emit('close'));
+      return this;
+    }
+    if (this._closing) return this;
     this._closing = true;
     for (const peer of [...this._peers.values()]) peer.close();
     this._cookies?.stop();
