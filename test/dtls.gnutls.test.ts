@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { connect, createServer, DTLSSocket, TLSError } from '../lib/dtls';
-import { fixture, once, peerExit, tmpDir, within } from './helpers';
+import { fixture, onCleanup, once, peerExit, tmpDir, within } from './helpers';
 import { SRTP, bindServer, gnutlsServUdp, hexAfter, messages, trackedDtls, udpPeer } from './helpers/dtls';
 
 const CERT = ['--x509certfile', 'server-chain.pem', '--x509keyfile', 'server.key'];
@@ -113,6 +113,25 @@ describe('our client ↔ gnutls-serv --udp --echo', () => {
     await got.waitFor(big);
     expect(got.text()).toBe(big); // (gnutls-serv echoes in pieces of its own buffer size)
   });
+});
+
+test('IPv6: our client ↔ gnutls-serv on ::1, our client ↔ our server bound to ::1 (udp6)', async () => {
+  const serv = await gnutlsServUdp(['--echo', ...CERT]);
+  const c = client(serv.port, { host: '::1' });
+  const got = messages(c);
+  await once(c, 'secureConnect');
+  expect(c.remoteFamily).toBe('IPv6');
+  c.send('six');
+  await got.waitFor('six');
+  const server = createServer({ key: fixture('server.key'), cert: fixture('server-chain.pem') }, (s) => s.on('message', (m) => s.send(m)));
+  onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  await new Promise<void>((resolve) => server.bind(0, '::1', () => resolve()));
+  expect(server.address().family).toBe('IPv6');
+  const d = client(server.address().port, { host: '::1' });
+  const back = messages(d);
+  await once(d, 'secureConnect');
+  d.send('over-udp6');
+  await back.waitFor('over-udp6');
 });
 
 describe('gnutls-cli --udp ↔ our server', () => {

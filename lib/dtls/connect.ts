@@ -63,10 +63,11 @@ export function connect(options: DTLSConnectOptions, cb?: () => void): DTLSSocke
       udp?.unref();
     },
   };
+  const remote: dgram.RemoteInfo = { address: address ?? host, family: family === 6 ? 'IPv6' : 'IPv4', port, size: 0 };
   const socket = new DTLSSocket({
     isServer: false,
     link,
-    remote: { address: address ?? host, family: family === 6 ? 'IPv6' : 'IPv4', port, size: 0 },
+    remote,
     ctx,
     timing: t,
     rejectUnauthorized: options.rejectUnauthorized !== false,
@@ -79,7 +80,8 @@ export function connect(options: DTLSConnectOptions, cb?: () => void): DTLSSocke
   if (cb) socket.once('secureConnect', cb);
   const open = (addr: string): void => {
     if (released) return;
-    Object.assign(socket, { remoteAddress: addr, remoteFamily: family === 6 ? 'IPv6' : 'IPv4' });
+    Object.assign(remote, { address: addr, family: family === 6 ? 'IPv6' : 'IPv4' });
+    Object.assign(socket, { remoteAddress: addr, remoteFamily: remote.family });
     udp = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
     if (!refd) udp.unref();
     udp.on('message', (msg) => socket._datagram(msg));
