@@ -36,6 +36,16 @@ describe('our client ↔ openssl s_server -dtls', () => {
     await got.waitFor('from-openssl');
   });
 
+  test("ciphers (OpenSSL's names, as for TLS) picks the suite both ends report", async () => {
+    const serv = await opensslServerDtls([...SERVER_CERT]);
+    const c = client(serv.port, { ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' });
+    await once(c, 'secureConnect');
+    expect(c.getCipher()).toMatchObject({ name: 'ECDHE-ECDSA-AES128-GCM-SHA256', standardName: 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', version: 'DTLSv1.2' });
+    c.send('cipher-check');
+    await serv.waitFor(/cipher-check/);
+    expect(serv.out()).toMatch(/CIPHER is ECDHE-ECDSA-AES128-GCM-SHA256/);
+  });
+
   test('mutual authentication: s_server -Verify accepts our certificate and refuses none', async () => {
     const serv = await opensslServerDtls([...SERVER_CERT, '-Verify', '2', '-CAfile', 'ca.pem', '-verify_return_error']);
     const c = client(serv.port, { key: fixture('client.key'), cert: fixture('client.pem') });
