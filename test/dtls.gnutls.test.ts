@@ -134,6 +134,21 @@ test('IPv6: our client ↔ gnutls-serv on ::1, our client ↔ our server bound t
   await back.waitFor('over-udp6');
 });
 
+test('DTLS 1.0 where the priority allows it (gnutls-serv DTLS 1.0 only); by default only 1.2 is offered', async () => {
+  const serv = await gnutlsServUdp(['--echo', ...CERT, '--priority', 'NORMAL:-VERS-ALL:+VERS-DTLS1.0']);
+  const c = client(serv.port, { priority: 'NORMAL:-VERS-ALL:+VERS-DTLS1.2:+VERS-DTLS1.0' });
+  await once(c, 'secureConnect');
+  expect(c.getProtocol()).toBe('DTLSv1');
+  expect(c.getCipher()?.version).toBe('DTLSv1');
+  // Our server limited to DTLS 1.0 refuses our default client: its protocol_version alert comes
+  // in a DTLS 1.0 record, which the client reports as GnuTLS does (a typed error).
+  const server = createServer({ key: fixture('server.key'), cert: fixture('server-chain.pem'), priority: 'NORMAL:-VERS-ALL:+VERS-DTLS1.0' });
+  server.on('clientError', () => {});
+  const port = await bindServer(server);
+  const err = await once<TLSError>(client(port), 'error').catch((e: TLSError) => e);
+  expect(err.gnutlsName).toBe('GNUTLS_E_UNSUPPORTED_VERSION_PACKET');
+});
+
 describe('gnutls-cli --udp ↔ our server', () => {
   test('certificates, cookie exchange first, echo, close_notify ends the association', async () => {
     const server = createServer({ key: fixture('server.key'), cert: fixture('server-chain.pem') }, (s) => {
