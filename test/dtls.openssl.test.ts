@@ -46,6 +46,20 @@ describe('our client ↔ openssl s_server -dtls', () => {
     expect(serv.out()).toMatch(/CIPHER is ECDHE-ECDSA-AES128-GCM-SHA256/);
   });
 
+  test('exportKeyingMaterial equals s_server -keymatexport; tls-exporter is the RFC 9266 binding (empty context)', async () => {
+    const serv = await opensslServerDtls([...SERVER_CERT, '-keymatexport', 'EXPORTER-Channel-Binding', '-keymatexportlen', '32']);
+    const c = client(serv.port);
+    await once(c, 'secureConnect');
+    await serv.waitFor(/Keying material: [0-9A-F]+/);
+    // OpenSSL's -keymatexport uses no context; RFC 9266's tls-exporter an empty one: they differ.
+    const noContext = c.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding');
+    expect(hexAfter(serv.out(), /Keying material:/)).toBe(noContext.toString('hex'));
+    const binding = c.getChannelBinding('tls-exporter')!;
+    expect(binding).toHaveLength(32);
+    expect(binding.equals(noContext)).toBe(false);
+    expect(c.getChannelBinding('tls-unique')).toHaveLength(12); // the Finished verify_data (DTLS 1.2)
+  });
+
   test('mutual authentication: s_server -Verify accepts our certificate and refuses none', async () => {
     const serv = await opensslServerDtls([...SERVER_CERT, '-Verify', '2', '-CAfile', 'ca.pem', '-verify_return_error']);
     const c = client(serv.port, { key: fixture('client.key'), cert: fixture('client.pem') });
