@@ -302,3 +302,33 @@ test('a client that restarts from the same address and port: its new handshake, 
   b.send('after-restart');
   await got.waitFor('after-restart');
 });
+
+test('setTimeout on a server peer: a client that vanishes without close_notify is noticed, close() frees it', async () => {
+  const before = binding.liveSessions();
+  const server = createServer(serverOptions, (s) => s.setTimeout(300, () => s.close()));
+  const port = await bindServer(server);
+  // Through a relay that goes silent: the peer just stops talking.
+  const front = await udp();
+  const back = await udp();
+  let client: dgram.RemoteInfo | null = null;
+  let cut = false;
+  front.on('message', (m, r) => {
+    client = r;
+    if (!cut) back.send(m, port, '127.0.0.1');
+  });
+  back.on('message', (m) => client && !cut && front.send(m, client.port, client.address));
+  const c = trackedDtls(connect({ host: '127.0.0.1', port: front.address().port, servername: 'localhost', ca: fixture('ca.pem') }));
+  await once(c, 'secureConnect');
+  expect(server.stats.established).toBe(1);
+  cut = true;
+  await within(
+    (async () => {
+      while (server.stats.established > 0) await settle(50);
+    })(),
+    3000,
+    'the idle peer closed',
+  );
+  c.close();
+  await settle(20);
+  expect(binding.liveSessions()).toBe(before);
+});

@@ -12,6 +12,8 @@ export interface DTLSSocketEvents {
   message: (msg: Buffer, rinfo: RemoteInfo) => void;
   /** The peer sent close_notify (then 'close' follows). */
   end: () => void;
+  /** setTimeout(): nothing came or went for that long. */
+  timeout: () => void;
   close: () => void;
   error: (err: Error) => void;
 }

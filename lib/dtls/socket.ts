@@ -82,6 +82,8 @@ export class DTLSSocket extends EventEmitter {
   private _pending: Array<[Buffer, ((err: Error | null) => void) | undefined]> = [];
   private _pskError: Error | null = null;
   private readonly _init: SocketInit;
+  private _idleMs = 0;
+  private _idle: NodeJS.Timeout | undefined;
   /** Datagrams dropped because the native queue was full. */
   private _dropped = 0;
   /** Datagrams dropped because they were not whole DTLS records. */
@@ -108,6 +110,7 @@ export class DTLSSocket extends EventEmitter {
   _datagram(msg: Buffer): void {
     const s = this._s;
     if (!s) return;
+    this._touch();
     const fed = s.feed(msg);
     if (fed === 1) this._dropped++;
     if (fed === 2) this._malformed++;
@@ -206,6 +209,7 @@ export class DTLSSocket extends EventEmitter {
 
   private _flush(cb?: (err: Error | null) => void): void {
     const out = this._s?.takeOutput();
+    if (out) this._touch();
     if (out) this._init.link.send(out, cb);
     else if (cb) process.nextTick(cb, null);
   }
@@ -263,6 +267,7 @@ export class DTLSSocket extends EventEmitter {
   private _finish(err: Error | null): void {
     const wasOpen = this._state === 'open';
     this._state = 'closed';
+    clearTimeout(this._idle);
     clearTimeout(this._retransmit);
     clearTimeout(this._deadline);
     const s = this._s;
@@ -282,6 +287,27 @@ export class DTLSSocket extends EventEmitter {
   private _secure(): NativeDtlsSession {
     if (this._state !== 'open' || !this._s) throw nodeError('ERR_TLS_INVALID_STATE', 'DTLS association must be established');
     return this._s;
+  }
+
+  /**
+   * As net.Socket's: 'timeout' after `ms` without a datagram in or out (0 turns it off). The
+   * association stays open: call close() (a peer that vanished sends no close_notify).
+   */
+  setTimeout(ms: number, cb?: () => void): this {
+    validateInteger(ms, 'msecs', 0, 2 ** 31 - 1);
+    if (cb) this.once('timeout', cb);
+    this._idleMs = ms;
+    this._touch();
+    return this;
+  }
+
+  private _touch(): void {
+    clearTimeout(this._idle);
+    this._idle = undefined;
+    if (this._idleMs > 0 && this._state !== 'closed') {
+      this._idle = setTimeout(() => this.emit('timeout'), this._idleMs);
+      this._idle.unref();
+    }
   }
 
   address(): AddressInfo {
