@@ -265,8 +265,10 @@ Napi::Value DtlsSession::LastAlert(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), gnutls_alert_get(Live(info)));
 }
 
-// sendAlert(level, description)
+// sendAlert(level, description); GNUTLS_E_AGAIN without sending while one of this session's calls
+// is on the stack (close() from inside a PSK callback: GnuTLS is not re-entered).
 Napi::Value DtlsSession::SendAlert(const Napi::CallbackInfo& info) {
+  if (depth_ > 0) return Napi::Number::New(info.Env(), GNUTLS_E_AGAIN);
   gnutls_session_t s = Live(info);
   CallScope scope(this);
   auto level = static_cast<gnutls_alert_level_t>(info[0].As<Napi::Number>().Int32Value());

@@ -332,3 +332,41 @@ test('setTimeout on a server peer: a client that vanishes without close_notify i
   await settle(20);
   expect(binding.liveSessions()).toBe(before);
 });
+
+test('close() during a handshake sends a fatal user_canceled: the other side fails at once', async () => {
+  const server = createServer({ ...serverOptions, handshakeTimeout: 10000 });
+  const errors: TLSError[] = [];
+  server.on('clientError', (e) => errors.push(e));
+  const port = await bindServer(server);
+  // A relay passing the cookie exchange and then nothing from the server: the handshake stalls.
+  const front = await udp();
+  const back = await udp();
+  let client: dgram.RemoteInfo | null = null;
+  let fromServer = 0;
+  front.on('message', (m, r) => {
+    client = r;
+    back.send(m, port, '127.0.0.1');
+  });
+  back.on('message', (m) => {
+    if (++fromServer === 1 && client) front.send(m, client.port, client.address);
+  });
+  const c = connect({ host: '127.0.0.1', port: front.address().port, servername: 'localhost', ca: fixture('ca.pem'), handshakeTimeout: 10000 });
+  await within(
+    (async () => {
+      while (server.stats.halfOpen === 0) await settle(10);
+    })(),
+    3000,
+    'a half-open peer',
+  );
+  const t0 = Date.now();
+  c.close();
+  await within(
+    (async () => {
+      while (server.stats.halfOpen > 0) await settle(10);
+    })(),
+    2000,
+    'the server to drop the peer',
+  );
+  expect(Date.now() - t0).toBeLessThan(1500);
+  expect(errors.map((e) => e.alert)).toEqual(['user_canceled']);
+});

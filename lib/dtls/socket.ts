@@ -19,6 +19,7 @@ import type { Timing } from './options';
 
 const LARGE_PACKET = -7; // GNUTLS_E_LARGE_PACKET
 const NO_RENEGOTIATION = 100;
+const USER_CANCELED = 90;
 
 /** Where a socket's datagrams go: its own UDP socket (client) or the server's. */
 export interface DatagramLink {
@@ -253,6 +254,11 @@ export class DTLSSocket extends EventEmitter {
     if (this._state === 'closed') return;
     if (this._state === 'open' && this._s) {
       this._s.bye();
+      this._flush();
+    } else if (this._s) {
+      // Mid-handshake: a fatal user_canceled tells the peer now rather than at its timeout (not
+      // sent when close() runs inside one of the session's own callbacks).
+      this._s.sendAlert(ALERT_LEVEL.FATAL, USER_CANCELED);
       this._flush();
     }
     this._finish(null);
