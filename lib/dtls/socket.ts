@@ -9,8 +9,7 @@ import { TLSError, gnutlsError, nodeError } from '../errors';
 import type { SecureContext } from '../secure-context';
 import { CHANNEL_BINDINGS, ChannelBindingType } from '../features';
 import { cipherOf, CipherNameAndProtocol } from '../negotiated';
-import { verifyPeer } from '../engine/verification';
-import type { NativeSession } from '../native';
+import { dtlsVerdict } from './verify-peer';
 import { DetailedPeerCertificate, PeerCertificate, alertFor, peerCertificate } from '../verify';
 import { validateBufferLike, validateInteger, validateString } from '../validate';
 import type { EmitArgs, EventName, Listener } from '../events';
@@ -153,18 +152,7 @@ export class DTLSSocket extends EventEmitter {
     this._info = s.info();
     this.alpnProtocol = this._info.alpn ?? false;
     this.servername = this._info.serverName ?? (init.isServer ? false : init.hostname || false);
-    const verdict = verifyPeer({
-      isServer: init.isServer,
-      mode: init.isServer ? (init.requestCert ? (init.rejectUnauthorized ? 'require' : 'request') : 'none') : 'require',
-      // Only peerCertificates() and verifyPeer() are used, which the DTLS session has alike.
-      session: s as unknown as NativeSession,
-      info: this._info,
-      ctx: init.ctx,
-      usesPsk: init.usesPsk,
-      rejectUnauthorized: init.rejectUnauthorized,
-      hostname: init.hostname,
-      checkServerIdentity: init.checkServerIdentity,
-    });
+    const verdict = dtlsVerdict(init, s, this._info);
     this.authorized = verdict.authorized;
     this.authorizationError = verdict.authorizationError;
     if (verdict.reject) {
