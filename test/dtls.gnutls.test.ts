@@ -117,6 +117,8 @@ describe('our client ↔ gnutls-serv --udp --echo', () => {
 
 test('IPv6: our client ↔ gnutls-serv on ::1, our client ↔ our server bound to ::1 (udp6)', async () => {
   const serv = await gnutlsServUdp(['--echo', ...CERT]);
+  // gnutls-serv binds IPv6 after IPv4; a datagram before that would meet ICMP port unreachable.
+  await serv.waitFor(/listening on IPv6 [^\n]*done/);
   const c = client(serv.port, { host: '::1' });
   const got = messages(c);
   await once(c, 'secureConnect');
