@@ -149,8 +149,8 @@ ssize_t DtlsSession::Push(gnutls_transport_ptr_t ptr, const void* data, size_t l
 }
 
 // A datagram made of whole DTLS records (13-byte header, then as many bytes as its length
-// says), nothing left over. GnuTLS 3.7 loses its framing on a record longer than the datagram
-// holding it (the pull hands it the next datagram as the rest): such datagrams never reach it.
+// says), nothing left over. After a record longer than the datagram holding it, GnuTLS 3.7 was
+// seen to discard every later record of the association: such datagrams never reach it.
 static bool WholeRecords(const uint8_t* p, size_t n) {
   constexpr size_t kHeader = 13;
   if (n == 0) return false;  // and a pull returning 0 would read as end of file

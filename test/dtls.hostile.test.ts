@@ -191,8 +191,8 @@ test('10,000+ random and mutated datagrams at the port and inside an association
   expect(sent).toBeGreaterThanOrEqual(10000);
   await settle(200);
   expect(peerEvents).toEqual([]);
-  // Datagrams that are not whole records never reach GnuTLS (a record longer than its datagram
-  // would make GnuTLS 3.7 take the next datagram as its rest, and lose the association).
+  // Datagrams that are not whole records never reach GnuTLS (after a record longer than its
+  // datagram, GnuTLS 3.7 was seen to discard every later record of the association).
   const peer = await new Promise<DTLSSocket>((resolve) => {
     for (const p of (server as unknown as { _peers: Map<string, DTLSSocket> })._peers.values()) resolve(p);
   });
