@@ -10,7 +10,9 @@
         "src-native/session.cc",
         "src-native/session-io.cc",
         "src-native/session-extras.cc",
-        "src-native/session-info.cc"
+        "src-native/session-info.cc",
+        "src-native/dtls-session.cc",
+        "src-native/dtls-extras.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_ADDON_API_CPP_EXCEPTIONS",

@@ -2,7 +2,7 @@
 'use strict';
 // node-gnutls vs Node's tls benchmark. See bench/README.md.
 //
-//   node bench/run.js [--quick] [--out FILE] [--rounds N] [--only bulk,handshake,pingpong,memory,reauth]
+//   node bench/run.js [--quick] [--out FILE] [--rounds N] [--only bulk,handshake,pingpong,memory,reauth,dtls]
 //
 // Server and client run in separate forked processes (bench/worker.js) on 127.0.0.1, ports from
 // the OS. Each scenario runs both stacks in the same invocation, alternating, for several rounds;
@@ -24,7 +24,7 @@ function parseArgs(argv) {
     else if (k === '--rounds') a.rounds = Number(argv[++i]);
     else if (k === '--only') a.only = argv[++i].split(',');
     else if (k === '--help' || k === '-h') {
-      console.log('usage: node bench/run.js [--quick] [--out FILE] [--rounds N] [--only bulk,handshake,pingpong,memory,reauth]');
+      console.log('usage: node bench/run.js [--quick] [--out FILE] [--rounds N] [--only bulk,handshake,pingpong,memory,reauth,dtls]');
       process.exit(0);
     } else throw new Error(`unknown argument ${k}`);
   }
@@ -387,6 +387,9 @@ async function main() {
     memory: 2 * SIZES.rounds,
     reauth: 3 * SIZES.rounds,
   };
+  // DTLS (bench/dtls.js) runs only when asked for: --only dtls.
+  const dtlsAsked = Boolean(args.only && args.only.includes('dtls'));
+  if (dtlsAsked) plan.dtls = require('./dtls').dtlsScenario.steps(SIZES.rounds);
   totalSteps = Object.entries(plan).filter(([k]) => want(k)).reduce((s, [, v]) => s + v, 0);
   const certDir = makeCertificates();
   const gtls = require('..');
@@ -404,6 +407,7 @@ async function main() {
     if (want('pingpong')) await pingPongScenario(pair);
     if (want('reauth')) await reauthScenario(pair);
     if (want('memory')) await memoryScenario(certDir);
+    if (dtlsAsked) await require('./dtls').dtlsScenario({ sizes: SIZES, addRow, progress });
   } finally {
     if (pair) { await pair.C.stop(); await pair.S.stop(); }
     killAll();

@@ -142,3 +142,61 @@ function loadBinding(): NativeBinding {
 }
 
 export const binding = loadBinding();
+
+// ---- DTLS (src-native/dtls-session.h): a datagram-mode session and the stateless cookie exchange.
+
+export interface NativeSrtpKeys {
+  material: Buffer;
+  clientKey: Buffer;
+  clientSalt: Buffer;
+  serverKey: Buffer;
+  serverSalt: Buffer;
+}
+
+export interface NativeDtlsSession {
+  setServerName(name: string): void;
+  setAlpn(protocols: string[], flags: number): void;
+  setCertRequest(mode: 0 | 1 | 2): void;
+  setVerifyCert(mode: 0 | 1 | 2, hostname?: string): void;
+  setPsk(callback: (arg: string | null) => unknown, hint?: string): void;
+  setMtu(bytes: number): void;
+  setTimeouts(retransmitMs: number, totalMs: number): void;
+  /** A GnuTLS code (< 0: the profile list was refused). */
+  setSrtpProfiles(profiles: string): number;
+  setPrestate(prestate: [number, number, number]): void;
+  /** Queues one datagram: 0; or drops it: 1 the queue is full, 2 it is not whole DTLS records. */
+  feed(datagram: Buffer): 0 | 1 | 2;
+  handshake(): number;
+  /** [code, record, record, ...]: the application-data records of the queued datagrams. */
+  receive(): [number, ...Buffer[]];
+  /** One record in one datagram: the byte count, or a GnuTLS code (GNUTLS_E_LARGE_PACKET above dataMtu()). */
+  send(data: Buffer): number;
+  takeOutput(): Buffer[] | undefined;
+  bye(): number;
+  /** gnutls_dtls_get_timeout(): ms until GnuTLS wants handshake() called again. */
+  timeout(): number;
+  dataMtu(): number;
+  lastAlert(): number;
+  sendAlert(level: number, description: number): number;
+  sendAppropriateAlert(code: number): number;
+  info(): NativeInfo;
+  peerCertificates(): Buffer[];
+  ownCertificate(): Buffer[];
+  verifyPeer(): number;
+  exportKeyingMaterial(label: string, length: number, context?: Buffer): Buffer;
+  channelBinding(type: 0 | 1 | 2): Buffer | undefined;
+  srtpProfile(): string | null;
+  srtpKeys(): NativeSrtpKeys | number;
+  discarded(): number;
+  close(): void;
+}
+
+export interface NativeDtlsBinding {
+  DtlsSession: new (ctx: NativeContext, isServer: boolean) => NativeDtlsSession;
+  /** The ClientHello's sequence numbers when its cookie is valid, else a GnuTLS code. */
+  dtlsCookieVerify(key: Buffer, client: Buffer, datagram: Buffer): [number, number, number] | number;
+  /** The HelloVerifyRequest answering the ClientHello in `datagram`, or a GnuTLS code. */
+  dtlsCookieSend(key: Buffer, client: Buffer, datagram: Buffer): Buffer | number;
+}
+
+export const dtlsBinding = binding as unknown as NativeDtlsBinding;

@@ -3,6 +3,7 @@
 #include <gnutls/pkcs11.h>
 
 #include "context.h"
+#include "dtls-session.h"
 #include "session.h"
 
 namespace ngtls {
@@ -10,6 +11,8 @@ namespace ngtls {
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("Context", Context::Init(env, this));
   exports.Set("Session", Session::Init(env, this));
+  exports.Set("DtlsSession", DtlsSession::Init(env, this));
+  DtlsSession::RegisterCookieFunctions(env, exports);
   DefineAddon(exports, {
       InstanceMethod("setErrorClass", &Addon::SetErrorClass),
       InstanceMethod("errorName", &Addon::ErrorName),

@@ -14,6 +14,7 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::FunctionReference context_ctor;
   Napi::FunctionReference session_ctor;
+  Napi::FunctionReference dtls_session_ctor;
   Napi::FunctionReference error_ctor;  // set by setErrorClass(); falls back to Error
   int64_t live_sessions = 0;           // debug counter: sessions not yet deinitialised
   // Decrypt scratch shared by this environment's sessions (all calls run on its JS thread, one at

@@ -65,6 +65,8 @@ Options:
       --max-version V          highest TLS version (default TLSv1.3)
       --timeout MS             limit for each in-band command (default 30000)
       --json                   one JSON object per line instead of readable lines
+  -u, --udp                    DTLS 1.2 over UDP: every datagram is echoed back (needs --cert/--key
+                               or --pskpasswd; not with --http, raw public keys or OCSP)
 ${SERVE_EXTRA_USAGE}  -h, --help                   show this help
 
 Everything that happens (listening address, connections, handshake results, command results,
@@ -95,6 +97,8 @@ Options:
       --insecure               continue when the server's certificate does not verify
       --timeout MS             limit for the handshake and for --rehandshake (default 30000)
       --json                   session details and events as JSON lines on stderr
+  -u, --udp                    DTLS 1.2 over UDP: each line of stdin is sent as one datagram, each
+                               datagram received is written to stdout
 ${CONNECT_EXTRA_USAGE}  -h, --help                   show this help
 
 Exit status: 0 after a clean close, 1 on a connection, handshake or verification error
@@ -119,6 +123,7 @@ const COMMON = {
   'max-version': { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean' },
+  udp: { type: 'boolean', short: 'u' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -156,6 +161,8 @@ export interface CommonArgs {
   timeout: number;
   /** Raw public keys, PSK, OCSP. */
   extra: ExtraArgs;
+  /** DTLS 1.2 over UDP (node-gnutls/dtls) instead of TLS over TCP. */
+  udp: boolean;
 }
 
 export interface ServeArgs extends CommonArgs {
@@ -235,8 +242,10 @@ function common(values: Values, command: string): CommonArgs {
   } catch (err) {
     throw new UsageError((err as Error).message, command);
   }
+  if (values.udp) udpChecks(values, command);
   return {
     extra,
+    udp: values.udp === true,
     json: values.json === true,
     cert,
     key,
@@ -247,6 +256,16 @@ function common(values: Values, command: string): CommonArgs {
     maxVersion: version('max-version', values['max-version'] as string | undefined, command),
     timeout,
   };
+}
+
+/** What --udp (DTLS) does not do: refused by name rather than ignored. */
+function udpChecks(values: Values, command: string): void {
+  const tcpOnly = ['http', 'rehandshake', 'post-handshake-auth', 'min-version', 'max-version', 'rawpkkeyfile', 'rawpkfile', 'pin', 'ocsp-response', 'request-ocsp', 'save-ocsp'];
+  const used = tcpOnly.find((o) => values[o] !== undefined);
+  if (used) throw new UsageError(`--${used} is not supported with --udp (DTLS)`, command);
+  if (command === 'serve' && values.cert === undefined && values.pskpasswd === undefined) {
+    throw new UsageError('--udp needs --cert/--key or --pskpasswd', command);
+  }
 }
 
 /** HOST:PORT, [IPv6]:PORT. */

@@ -5,6 +5,7 @@ import { gnutlsVersion } from '../index';
 import { USAGE, UsageError, parseCommandLine } from './args';
 import { serve } from './serve';
 import { connectCommand } from './connect';
+import { connectDtls, serveDtls } from './dtls';
 
 function packageVersion(): string {
   try {
@@ -43,9 +44,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`node-gnutls ${packageVersion()} (GnuTLS ${gnutlsVersion})\n`);
       return 0;
     case 'serve':
-      return serve(parsed.args);
+      return parsed.args.udp ? serveDtls(parsed.args) : serve(parsed.args);
     case 'connect':
-      return connectCommand(parsed.args);
+      return parsed.args.udp ? connectDtls(parsed.args) : connectCommand(parsed.args);
   }
 }
 
