@@ -144,6 +144,7 @@ function extensions(b: Buffer): Array<[number, Buffer]> {
 const SERVER_NAME = 0;
 const STATUS_REQUEST = 5;
 const ALPN = 16;
+const SESSION_TICKET = 35;
 
 /** SNI, ALPN and status_request of a ClientHello body (RFC 6066, RFC 7301). */
 export function helloFacts(b: Buffer): HelloFacts {
@@ -171,7 +172,8 @@ export function helloFacts(b: Buffer): HelloFacts {
 
 /**
  * The legacy session ID of a ClientHello body to look up (TLS 1.2 session-ID resumption); null
- * when there is none, or the client offers TLS 1.3 (which resumes with tickets).
+ * when there is none, when the client offers TLS 1.3 (which resumes with tickets), or when it offers
+ * a session ticket (OpenSSL then resumes by the ticket alone, and Node asks no resumeSession).
  */
 export function sessionIdToLookUp(b: Buffer): Buffer | null {
   let p = 34;
@@ -187,6 +189,7 @@ export function sessionIdToLookUp(b: Buffer): Buffer | null {
   if (p + 2 > b.length) return id;
   const extEnd = Math.min(b.length, p + 2 + b.readUInt16BE(p));
   for (p += 2; p + 4 <= extEnd; p += 4 + b.readUInt16BE(p + 2)) {
+    if (b.readUInt16BE(p) === SESSION_TICKET && b.readUInt16BE(p + 2) > 0) return null;
     if (b.readUInt16BE(p) !== 43) continue; // supported_versions
     const end = Math.min(p + 4 + b.readUInt16BE(p + 2), extEnd);
     for (let q = p + 5; q + 2 <= end; q += 2) if (b.readUInt16BE(q) === 0x0304) return null;

@@ -11,7 +11,7 @@ import { ChildResult, runChild } from './helpers';
 const ROOT = path.join(__dirname, '..');
 const SECONDS_EACH = 4;
 const haveClang = spawnSync('sh', ['-c', 'command -v "${CXX_FUZZ:-clang++}"']).status === 0;
-if (!haveClang) console.warn('native.fuzz.test.ts: skipped, clang++ is not installed (scripts/setup.sh installs clang and libclang-rt-14-dev)');
+if (!haveClang) console.warn('native.fuzz.test.ts: skipped, clang++ is not installed (scripts/setup.sh --dev installs clang and the libFuzzer runtime of its version)');
 
 interface TargetResult {
   execs: number;

@@ -40,3 +40,28 @@ differential('TLS 1.3: two tickets after a full handshake, none after a resumpti
   await connectOnce(C, port, t, 'resumed', session);
   await close(server);
 }, { pairings: 'client' });
+
+// A TLS 1.2 session from a server that issued a ticket (Node's does unless SSL_OP_NO_TICKET), offered
+// to another server: it resumes by the ticket or not at all, and no 'resumeSession' is asked.
+differential("TLS 1.2: a client offering a session ticket gets no 'resumeSession' lookup", async ({ server: S }, t) => {
+  const nodeTls = await import('tls');
+  const issuer = nodeTls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' }, (s) => s.end());
+  const issuerPort = await listen(issuer);
+  const first = nodeTls.connect({ port: issuerPort, host: '127.0.0.1', servername: 'localhost', ca, maxVersion: 'TLSv1.2' });
+  const session = await new Promise<Buffer>((resolve) => first.once('session', resolve));
+  first.resume();
+  await closed(first);
+  await close(issuer);
+  const server = S.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' }, (s) => s.end());
+  server.on('resumeSession', (id: Buffer, cb: (err: Error | null, data?: Buffer | null) => void) => {
+    t.push('server resumeSession');
+    cb(null, null);
+  });
+  const port = await listen(server);
+  const c = nodeTls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca, maxVersion: 'TLSv1.2', session });
+  await once(c, 'secureConnect');
+  t.value('client isSessionReused()', c.isSessionReused());
+  c.resume();
+  await closed(c);
+  await close(server);
+}, { pairings: 'server' });
