@@ -57,6 +57,14 @@ export abstract class SocketBase extends net.Socket {
     this._isServer = isServer;
   }
 
+  /**
+   * @internal Reads the peer's address once, so that it stays readable after the transport is gone
+   * (in 'tlsClientError', say), as on Node's socket: net.Socket keeps what it once read.
+   */
+  protected _rememberPeer(): void {
+    void (this.socket as Partial<net.Socket>).remoteAddress;
+  }
+
   /** @internal Node's name for the underlying net.Socket (null over another kind of Duplex). */
   get _parent(): net.Socket | null {
     return this.socket instanceof net.Socket ? this.socket : null;

@@ -6,6 +6,7 @@ import type { Server } from './server';
 import type { RenegotiationPolicy } from './reauth';
 import type { ALPNCallback, SNICallback, HelloHooks } from './server-hello';
 import type { OperationsConfig } from './engine/operations';
+import type { VerifyInput } from './engine/verification';
 import { maxHandshakeSize } from './client-hello';
 import { SessionSpec, VerifyClientMode, defaultServername, verifyClientMode } from './engine/session-setup';
 import { tlsDefaults } from './defaults';
@@ -152,3 +153,15 @@ export function helloHooks(server: Server | undefined): HelloHooks | undefined {
 }
 
 export type { VerifyClientMode };
+
+/** What verifying the peer at the handshake's end takes from the socket's options. */
+export function verifyOptions(o: TLSSocketOptions, isServer: boolean): Omit<VerifyInput, 'session' | 'info' | 'ctx'> {
+  return {
+    isServer,
+    mode: verifyClientMode(o),
+    usesPsk: !!o.pskCallback,
+    rejectUnauthorized: o.rejectUnauthorized !== false,
+    hostname: o.servername || o.host || 'localhost',
+    checkServerIdentity: o.checkServerIdentity,
+  };
+}

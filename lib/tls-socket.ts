@@ -14,7 +14,6 @@ import type { Server } from './server';
 import type { EmitArgs, EventName, Listener, TLSSocketEvents } from './events';
 import { KeyUpdateOptions, ReauthOptions, ReauthRequest, RehandshakeOptions, RehandshakeRequest } from './reauth';
 import { Engine, Item, Step } from './engine/engine';
-import { verifyClientMode } from './engine/session-setup';
 import { verifyPeer } from './engine/verification';
 import { HelloPipeline } from './server-hello';
 import { maxHandshakeSize } from './client-hello';
@@ -22,7 +21,8 @@ import { OperationQueue } from './operation-queue';
 import { AuthorizationError, SocketBase } from './socket-base';
 import { ShutdownState } from './shutdown';
 import { WritePath, WriteCallback } from './write-path';
-import { TLSSocketOptions, helloHooks, operationsConfig, sessionSpec } from './socket-options';
+import { announceNewSessions, emitSessionData } from './session-events';
+import { TLSSocketOptions, helloHooks, operationsConfig, sessionSpec, verifyOptions } from './socket-options';
 
 export type { TLSSocketOptions } from './socket-options';
 export type { SNICallback, ALPNCallback } from './server-hello';
@@ -112,10 +112,12 @@ export class TLSSocket extends SocketBase {
     transport.on('error', this._onError);
     transport.on('close', this._onClose);
     if (this._isServer) {
+      this._rememberPeer();
       this._start();
     } else if ((transport as net.Socket).connecting) {
       (this as { connecting: boolean }).connecting = true;
       transport.once('connect', () => {
+        this._rememberPeer();
         (this as { connecting: boolean }).connecting = false;
         if (this.destroyed) return;
         this.emit('connect');
@@ -123,6 +125,7 @@ export class TLSSocket extends SocketBase {
         this._start();
       });
     } else {
+      this._rememberPeer();
       process.nextTick(() => this._start());
     }
   }
@@ -200,7 +203,7 @@ export class TLSSocket extends SocketBase {
         this._handshakeDone();
         return;
       case 'ticket':
-        this._emitSession();
+        emitSessionData(this, this._engine);
         return;
       case 'keyUpdate':
         this.emit('keyUpdate');
@@ -320,28 +323,21 @@ export class TLSSocket extends SocketBase {
     this._secureEvents();
     if (this.destroyed) return;
     if (this._isServer) {
-      if (this._newSessions()) return; // goes on when the listeners call back
+      const waiting = announceNewSessions(this._server, this._engine.session, this, () => {
+        this._announce();
+        if (!this.destroyed) this._writes.release();
+      });
+      if (waiting) return; // goes on when the listeners call back
       this._announce();
     } else {
-      if (info.flags & SFLAGS.SESSION_TICKET || info.protocol !== 'TLS1.3') this._emitSession();
+      if (info.flags & SFLAGS.SESSION_TICKET || info.protocol !== 'TLS1.3') emitSessionData(this, this._engine);
     }
     if (!this.destroyed) this._writes.release();
   }
 
   private _verify(): boolean {
-    const o = this._options;
     const e = this._engine;
-    const verdict = verifyPeer({
-      isServer: this._isServer,
-      mode: verifyClientMode(o),
-      session: e.session,
-      info: e.info!,
-      ctx: e.ctx,
-      usesPsk: !!o.pskCallback,
-      rejectUnauthorized: o.rejectUnauthorized !== false,
-      hostname: o.servername || o.host || 'localhost',
-      checkServerIdentity: o.checkServerIdentity,
-    });
+    const verdict = verifyPeer({ ...verifyOptions(this._options, this._isServer), session: e.session, info: e.info!, ctx: e.ctx });
     this.authorized = verdict.authorized;
     this.authorizationError = verdict.authorizationError as AuthorizationError;
     const reject = verdict.reject;
@@ -356,33 +352,6 @@ export class TLSSocket extends SocketBase {
     this._announced = true;
     this.secureConnecting = false;
     this._server?.emit('secureConnection', this);
-  }
-
-  /** Server: hands new TLS 1.2 session-ID entries to 'newSession'; true when waiting for its callbacks. */
-  private _newSessions(): boolean {
-    const server = this._server;
-    const stored = this._engine.session.takeStoredSessions();
-    if (!server || !stored || server.listenerCount('newSession') === 0) return false;
-    let pending = stored.length;
-    for (const [id, data] of stored) {
-      let called = false;
-      server.emit('newSession', id, data, () => {
-        if (called) return;
-        called = true;
-        if (--pending > 0 || this.destroyed) return;
-        this._announce();
-        if (!this.destroyed) this._writes.release();
-      });
-      if (this.destroyed) return true;
-    }
-    return true;
-  }
-
-  private _emitSession(): void {
-    const e = this._engine;
-    if (e.closed || this.listenerCount('session') === 0) return;
-    const data = e.session.sessionData();
-    if (data) this.emit('session', data);
   }
 
   // ---- re-authentication, re-handshake, key update ---------------------------------------------

@@ -37,7 +37,7 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     const server = S.createServer({ ...serverOpts, maxVersion: version, requestCert: true, ca: fixture('ca.pem') }, () => t.push('server secureConnection'));
     let serverClosed: Promise<void> = Promise.resolve();
     server.on('tlsClientError', (e: Error & { code?: string }, s: import('tls').TLSSocket) => {
-      t.push(`server tlsClientError ${e.code} destroyed=${s.destroyed}`);
+      t.push(`server tlsClientError ${e.code} destroyed=${s.destroyed} remotePort=${typeof s.remotePort} remoteAddress=${s.remoteAddress}`);
       serverClosed = new Promise((r) => s.on('close', (hadError: boolean) => (t.push(`server close(hadError=${hadError})`), r())));
     });
     const port = await listen(server);
