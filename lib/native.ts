@@ -145,11 +145,17 @@ export const binding = loadBinding();
 
 // ---- DTLS (src-native/dtls-session.h): a datagram-mode session and the stateless cookie exchange.
 
+/** The SRTP keying material of a DTLS association (RFC 5764 4.2, exporter label 'EXTRACTOR-dtls_srtp'). */
 export interface NativeSrtpKeys {
+  /** The whole exported block: client key, server key, client salt, server salt. */
   material: Buffer;
+  /** The client's SRTP master key. */
   clientKey: Buffer;
+  /** The client's SRTP master salt. */
   clientSalt: Buffer;
+  /** The server's SRTP master key. */
   serverKey: Buffer;
+  /** The server's SRTP master salt. */
   serverSalt: Buffer;
 }
 

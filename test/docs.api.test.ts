@@ -84,7 +84,7 @@ test('npm run docs: TypeDoc builds the reference with no warning', () => {
     status: 0,
     warnings: [],
   });
-  expect(Object.keys(modules).sort()).toEqual(['https', 'index']);
+  expect(Object.keys(modules).sort()).toEqual(['dtls', 'https', 'index']);
 });
 
 test("every option of the README's options table is a typed property of the options interfaces", () => {
@@ -128,4 +128,27 @@ test("the HTTP adapters and their options are in the node-gnutls/https reference
   expect(typedProperties('https', 'AgentOptions').has('maxCachedSessions')).toBe(true);
   const connector = typedProperties('https', 'UndiciConnectorOptions');
   expect(['allowH2', 'maxCachedSessions', 'timeout'].filter((o) => !connector.has(o))).toEqual([]);
+});
+
+test('the DTLS classes, their options and events are in the node-gnutls/dtls reference', () => {
+  const names = (modules.dtls.children ?? []).map((c) => c.name);
+  expect(names).toEqual(expect.arrayContaining(['DTLSServer', 'DTLSSocket', 'connect', 'createServer', 'DTLSConnectOptions', 'DTLSServerOptions']));
+  const client = typedProperties('dtls', 'DTLSConnectOptions');
+  expect(['host', 'port', 'servername', 'mtu', 'retransmitTimeout', 'handshakeTimeout', 'srtpProfiles'].filter((o) => !client.has(o))).toEqual([]);
+  const server = typedProperties('dtls', 'DTLSServerOptions');
+  expect(['requestCert', 'maxHalfOpen', 'cookieRotation', 'type', 'mtu'].filter((o) => !server.has(o))).toEqual([]);
+  // The README's DTLS section quotes each class's events after "Events:": 'listening', ...
+  const dtls = section('## DTLS');
+  const quoted = (from: string, to: string): string[] => {
+    const text = dtls.slice(dtls.indexOf(from), dtls.indexOf(to));
+    return [...text.slice(text.indexOf('Events:')).matchAll(/`'([A-Za-z]+)'`/g)].map((m) => m[1]);
+  };
+  const serverEvents = quoted('**`DTLSServer`**', '**`DTLSSocket`**');
+  const socketEvents = quoted('**`DTLSSocket`**', '**Errors**');
+  expect(serverEvents).toEqual(expect.arrayContaining(['secureConnection', 'clientError']));
+  expect(socketEvents).toEqual(expect.arrayContaining(['secureConnect', 'message']));
+  const serverMap = typedProperties('dtls', 'DTLSServerEvents');
+  const socketMap = typedProperties('dtls', 'DTLSSocketEvents');
+  expect(serverEvents.filter((e) => !serverMap.has(e))).toEqual([]);
+  expect(socketEvents.filter((e) => !socketMap.has(e))).toEqual([]);
 });

@@ -8,7 +8,11 @@ import { codedError } from '../validate';
 import { DTLSConnectOptions, createDtlsSession, dtlsContext, timing } from './options';
 import { DTLSSocket, DatagramLink } from './socket';
 
-/** Opens a DTLS association to `options.host`:`options.port`; `cb` runs on 'secureConnect'. */
+/**
+ * Opens a DTLS association to `options.host`:`options.port` over a UDP socket of its own
+ * (connected to that address); `cb` runs on 'secureConnect'. Invalid options throw (a bad `port`:
+ * ERR_SOCKET_BAD_PORT); a DNS or handshake failure is the socket's 'error'.
+ */
 export function connect(options: DTLSConnectOptions, cb?: () => void): DTLSSocket {
   validateObject(options, 'options');
   const port = options.port;

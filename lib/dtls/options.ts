@@ -12,21 +12,42 @@ import type { DTLSSocket } from './socket';
 /** Server `pskCallback`: the key for `identity`, or null to refuse. */
 export type DTLSServerPskCallback = (socket: DTLSSocket, identity: string) => NodeJS.ArrayBufferView | null | undefined;
 /** Client `pskCallback`: the identity and key to use (`hint`: the server's identity hint). */
-export type DTLSClientPskCallback = (hint: string | null) => { psk: NodeJS.ArrayBufferView; identity: string } | null | undefined;
+export type DTLSClientPskCallback = (hint: string | null) =>
+  | {
+      /** The pre-shared key. */
+      psk: NodeJS.ArrayBufferView;
+      /** The identity sent to the server. */
+      identity: string;
+    }
+  | null
+  | undefined;
 
+/** Options of both roles: the TLS options of the same name and meaning, plus the datagram ones. */
 export interface DTLSCommonOptions {
+  /** Private keys (PEM or DER; encrypted ones with `passphrase`), as the TLS option. */
   key?: SecureContextOptions['key'];
+  /** Certificate chains (PEM or DER), leaf first, as the TLS option. */
   cert?: SecureContextOptions['cert'];
+  /** The passphrase of encrypted keys and PKCS#12 bundles. */
   passphrase?: string;
+  /** Trusted CA certificates, replacing the system store. */
   ca?: SecureContextOptions['ca'];
+  /** Certificate revocation lists (PEM or DER). */
   crl?: SecureContextOptions['crl'];
+  /** PKCS#12 bundles: key, certificate chain and CA certificates. */
   pfx?: SecureContextOptions['pfx'];
   /** OpenSSL-style cipher list, mapped to GnuTLS as for TLS. */
   ciphers?: string;
+  /** 'auto' or a colon-separated list of OpenSSL curve names, in order, as the TLS option (not used with `priority`). */
   ecdhCurve?: string;
-  /** A raw GnuTLS priority string (wins over `ciphers`); default DTLS 1.2 only. */
+  /**
+   * A raw GnuTLS priority string (wins over `ciphers` and `ecdhCurve`); default `NORMAL` limited
+   * to DTLS 1.2 (add `+VERS-DTLS1.0` to allow 1.0).
+   */
   priority?: string;
+  /** A context from `createSecureContext()` (the key, certificate and trust options are then not read); otherwise one is made from these options. */
   secureContext?: SecureContextLike;
+  /** The ALPN protocols to offer (client) or accept (server), in order of preference. */
   ALPNProtocols?: ReadonlyArray<string | Buffer | Uint8Array> | NodeJS.ArrayBufferView;
   /** Ms before a handshake that has not completed fails with ERR_DTLS_HANDSHAKE_TIMEOUT (default 60000). */
   handshakeTimeout?: number;
@@ -38,24 +59,38 @@ export interface DTLSCommonOptions {
   totalTimeout?: number;
   /** use_srtp (RFC 5764): profiles in order, e.g. ['SRTP_AES128_CM_HMAC_SHA1_80']. */
   srtpProfiles?: string[];
+  /**
+   * Refuse a peer whose certificate does not verify, with a fatal alert (default true). Client:
+   * the server's certificate and identity; server: only with `requestCert`, which it then makes required.
+   */
   rejectUnauthorized?: boolean;
 }
 
+/** Options of {@link connect}: both roles' options and where to connect. */
 export interface DTLSConnectOptions extends DTLSCommonOptions {
+  /** The host to connect to (default 'localhost'; udp4 or udp6 follows its address); also the default SNI name and identity checked. */
   host?: string;
+  /** The UDP port to connect to (1 to 65535; otherwise connect() throws ERR_SOCKET_BAD_PORT). */
   port: number;
   /** The SNI name and the name the certificate must hold (default: host unless an IP address). */
   servername?: string;
-  /** Local address/port to bind the UDP socket to. */
+  /** Local address to bind the UDP socket to (default: any). */
   localAddress?: string;
+  /** Local port to bind the UDP socket to (default: one the OS picks). */
   localPort?: number;
+  /** PSK: called with the server's identity hint, returns the identity and key to use. */
   pskCallback?: DTLSClientPskCallback;
+  /** Checks the server's certificate against the name (default: the TLS module's `checkServerIdentity`). */
   checkServerIdentity?: (hostname: string, cert: PeerCertificate) => Error | undefined;
 }
 
+/** Options of {@link createServer}: both roles' options and the server's own. */
 export interface DTLSServerOptions extends DTLSCommonOptions {
+  /** Ask each client for a certificate: required and enforced, or with `rejectUnauthorized: false` only requested (see `authorized`). */
   requestCert?: boolean;
+  /** PSK: called with the socket and the identity the client sent, returns its key (null refuses). */
   pskCallback?: DTLSServerPskCallback;
+  /** The identity hint sent to PSK clients. */
   pskIdentityHint?: string;
   /** Most peers past the cookie exchange but not yet through the handshake (default 100). */
   maxHalfOpen?: number;

@@ -15,11 +15,17 @@ import { DTLSSocket } from './socket';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface DTLSServer {
+  /** Adds a listener of a DTLSServerEvents event (typed by name). */
   on<E extends string | symbol>(event: E & EventName<DTLSServerEvents, E>, listener: Listener<DTLSServerEvents, E>): this;
+  /** Adds a one-time listener of a DTLSServerEvents event. */
   once<E extends string | symbol>(event: E & EventName<DTLSServerEvents, E>, listener: Listener<DTLSServerEvents, E>): this;
+  /** Removes a listener. */
   off<E extends string | symbol>(event: E & EventName<DTLSServerEvents, E>, listener: Listener<DTLSServerEvents, E>): this;
+  /** Adds a listener (as `on`). */
   addListener<E extends string | symbol>(event: E & EventName<DTLSServerEvents, E>, listener: Listener<DTLSServerEvents, E>): this;
+  /** Removes a listener (as `off`). */
   removeListener<E extends string | symbol>(event: E & EventName<DTLSServerEvents, E>, listener: Listener<DTLSServerEvents, E>): this;
+  /** Emits an event with its typed arguments. */
   emit<E extends string | symbol>(event: E & EventName<DTLSServerEvents, E>, ...args: EmitArgs<DTLSServerEvents, E>): boolean;
 }
 
@@ -35,6 +41,10 @@ export interface DTLSServerStats {
   established: number;
 }
 
+/**
+ * A DTLS server on one UDP socket: peers are told apart by address and port, and get state only
+ * once they return the cookie of a HelloVerifyRequest (stateless cookies, RFC 6347 4.2.1).
+ */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class DTLSServer extends EventEmitter {
   private readonly _options: DTLSServerOptions;
@@ -51,6 +61,10 @@ export class DTLSServer extends EventEmitter {
   private _cookiesSent = 0;
   private _dropped = 0;
 
+  /**
+   * As {@link createServer}; `listener` is added to 'secureConnection'. Throws on invalid options
+   * (ERR_OUT_OF_RANGE for `maxHalfOpen` or a timing option, the TLS errors for keys and certificates).
+   */
   constructor(options: DTLSServerOptions = {}, listener?: (socket: DTLSSocket) => void) {
     super();
     this._options = options;
@@ -65,7 +79,10 @@ export class DTLSServer extends EventEmitter {
     }
   }
 
-  /** Binds the UDP socket (port 0: one the OS picks); 'listening' when bound. */
+  /**
+   * Binds the UDP socket (port 0: one the OS picks); 'listening' when bound, and `cb` runs on it.
+   * Throws ERR_SOCKET_ALREADY_BOUND when already bound.
+   */
   bind(port = 0, address?: string, cb?: () => void): this {
     if (this._udp) throw nodeError('ERR_SOCKET_ALREADY_BOUND', 'Socket is already bound');
     const type = this._options.type ?? (address && net.isIP(address) === 6 ? 'udp6' : 'udp4');
@@ -81,6 +98,7 @@ export class DTLSServer extends EventEmitter {
     return this;
   }
 
+  /** The bound address of the UDP socket; throws ERR_SOCKET_DGRAM_NOT_RUNNING when not bound. */
   address(): AddressInfo {
     if (!this._udp) throw nodeError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running');
     return this._udp.address();
@@ -108,6 +126,7 @@ export class DTLSServer extends EventEmitter {
     return this;
   }
 
+  /** The server's counters, read now. */
   get stats(): DTLSServerStats {
     return { cookiesSent: this._cookiesSent, dropped: this._dropped, halfOpen: this._halfOpen.size, established: this._peers.size - this._halfOpen.size };
   }
@@ -203,7 +222,9 @@ export class DTLSServer extends EventEmitter {
   }
 }
 
+/** A new {@link DTLSServer}, not yet bound (call bind()); `listener` is added to 'secureConnection'. */
 export function createServer(options?: DTLSServerOptions, listener?: (socket: DTLSSocket) => void): DTLSServer;
+/** A new {@link DTLSServer} with the default options, not yet bound; `listener` is added to 'secureConnection'. */
 export function createServer(listener?: (socket: DTLSSocket) => void): DTLSServer;
 export function createServer(a?: DTLSServerOptions | ((socket: DTLSSocket) => void), b?: (socket: DTLSSocket) => void): DTLSServer {
   return typeof a === 'function' ? new DTLSServer({}, a) : new DTLSServer(a ?? {}, b);

@@ -55,22 +55,43 @@ export const handshakeTimeoutError = (): TLSError => nodeError('ERR_DTLS_HANDSHA
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface DTLSSocket {
+  /** Adds a listener of a DTLSSocketEvents event (typed by name). */
   on<E extends string | symbol>(event: E & EventName<DTLSSocketEvents, E>, listener: Listener<DTLSSocketEvents, E>): this;
+  /** Adds a one-time listener of a DTLSSocketEvents event. */
   once<E extends string | symbol>(event: E & EventName<DTLSSocketEvents, E>, listener: Listener<DTLSSocketEvents, E>): this;
+  /** Removes a listener. */
   off<E extends string | symbol>(event: E & EventName<DTLSSocketEvents, E>, listener: Listener<DTLSSocketEvents, E>): this;
+  /** Adds a listener (as `on`). */
   addListener<E extends string | symbol>(event: E & EventName<DTLSSocketEvents, E>, listener: Listener<DTLSSocketEvents, E>): this;
+  /** Removes a listener (as `off`). */
   removeListener<E extends string | symbol>(event: E & EventName<DTLSSocketEvents, E>, listener: Listener<DTLSSocketEvents, E>): this;
+  /** Emits an event with its typed arguments. */
   emit<E extends string | symbol>(event: E & EventName<DTLSSocketEvents, E>, ...args: EmitArgs<DTLSSocketEvents, E>): boolean;
 }
 
+/**
+ * One DTLS association with one peer: made by {@link connect} (client) or handed to a
+ * {@link DTLSServer}'s 'secureConnection' (server). One send() is one record in one datagram, one
+ * 'message' is one record received; lost records are not resent (as UDP).
+ */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class DTLSSocket extends EventEmitter {
+  /** Always true, as a TLSSocket's. */
   readonly encrypted = true;
+  /** The peer's IP address (client: once the host is resolved). */
   readonly remoteAddress: string;
+  /** The peer's UDP port. */
   readonly remotePort: number;
+  /** 'IPv4' or 'IPv6'. */
   readonly remoteFamily: string;
+  /**
+   * The peer is authenticated: its certificate verified, or a PSK handshake. False before the
+   * handshake completed, and on a server that did not set `requestCert`.
+   */
   authorized = false;
+  /** Why the peer's certificate did not verify (Node's code, e.g. 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'), or null. */
   authorizationError: string | null = null;
+  /** The protocol ALPN selected, or false. */
   alpnProtocol: string | false = false;
   /** Server: the SNI name the client sent; client: the name it sent. */
   servername: string | false = false;
@@ -89,7 +110,7 @@ export class DTLSSocket extends EventEmitter {
   /** Datagrams dropped because they were not whole DTLS records. */
   private _malformed = 0;
 
-  /** Made by connect() and by a DTLSServer; not constructed directly. */
+  /** @internal Made by connect() and by a DTLSServer; not constructed directly. */
   constructor(init: SocketInit) {
     super();
     this._init = init;
@@ -100,13 +121,13 @@ export class DTLSSocket extends EventEmitter {
     this._deadline = setTimeout(() => this._fail(handshakeTimeoutError()), init.timing.handshakeTimeout);
   }
 
-  /** Client: sends the first ClientHello. Server: the first datagram was fed by the server. */
+  /** @internal Client: sends the first ClientHello. Server: the first datagram was fed by the server. */
   _start(first?: Buffer): void {
     if (first) this._s?.feed(first);
     this._step();
   }
 
-  /** A datagram from the peer. */
+  /** @internal A datagram from the peer. */
   _datagram(msg: Buffer): void {
     const s = this._s;
     if (!s) return;
@@ -203,7 +224,11 @@ export class DTLSSocket extends EventEmitter {
     else if (cb) process.nextTick(cb, null);
   }
 
-  /** Sends `msg` as one record in one datagram (queued until the handshake completes). */
+  /**
+   * Sends `msg` as one record in one datagram (queued until the handshake completes). `cb` gets
+   * the error, else it is emitted as 'error': ERR_DTLS_MESSAGE_TOO_LARGE when `msg` is longer than
+   * {@link maxMessageSize} (nothing is sent), ERR_SOCKET_DGRAM_NOT_RUNNING once closed.
+   */
   send(msg: Buffer | Uint8Array | string, cb?: (err: Error | null) => void): void {
     const buf = typeof msg === 'string' ? Buffer.from(msg) : (validateBufferLike(msg, 'msg'), Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
     if (this._state === 'closed') return this._sendError(nodeError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running'), cb);
@@ -236,7 +261,10 @@ export class DTLSSocket extends EventEmitter {
     else process.nextTick(() => this.emit('error', err));
   }
 
-  /** Sends close_notify and releases the association. */
+  /**
+   * Sends close_notify (mid-handshake: a fatal user_canceled alert) and releases the association;
+   * 'close' follows, and `cb` runs on it.
+   */
   close(cb?: () => void): void {
     if (cb) this.once('close', cb);
     if (this._state === 'closed') return;
@@ -252,7 +280,7 @@ export class DTLSSocket extends EventEmitter {
     this._finish(null);
   }
 
-  /** Ends the association with `err` (also used by the UDP link). */
+  /** @internal Ends the association with `err` (also used by the UDP link). */
   _fail(err: Error): void {
     if (this._state === 'closed') return;
     this._finish(err);
@@ -304,32 +332,39 @@ export class DTLSSocket extends EventEmitter {
     }
   }
 
+  /** The local address of the UDP socket (the server's for a server's peer; empty until a client's socket exists). */
   address(): AddressInfo {
     return this._init.link.address();
   }
 
+  /** Client: lets the UDP socket keep the event loop alive (the default); a server's peer: no effect. */
   ref(): this {
     this._init.link.ref?.();
     return this;
   }
 
+  /** Client: the UDP socket no longer keeps the event loop alive; a server's peer: no effect. */
   unref(): this {
     this._init.link.unref?.();
     return this;
   }
 
+  /** The negotiated version ('DTLSv1.2'), or null before the handshake completed. */
   getProtocol(): string | null {
     const p = this._info?.protocol;
     return p ? (PROTOCOLS[p] ?? p) : null;
   }
 
+  /** The negotiated cipher suite (names as Node's getCipher(), `version` 'DTLSv1.2'), or undefined before the handshake completed. */
   getCipher(): CipherNameAndProtocol | undefined {
     const c = cipherOf(this._info);
     const version = this.getProtocol();
     return c && version ? { ...c, version } : c;
   }
 
+  /** The peer's certificate as Node's getPeerCertificate(): `{}` when it sent none. */
   getPeerCertificate(detailed?: false): PeerCertificate;
+  /** The peer's certificate with its chain up to the issuer (`issuerCertificate`), as Node's getPeerCertificate(true). */
   getPeerCertificate(detailed: true): DetailedPeerCertificate;
   getPeerCertificate(detailed = false): PeerCertificate | DetailedPeerCertificate {
     const chain = this._s?.peerCertificates() ?? [];
@@ -337,11 +372,16 @@ export class DTLSSocket extends EventEmitter {
     return peerCertificate(chain, detailed, this._init.ctx.trustedCertificates());
   }
 
+  /** The certificate this end sent, or null when it sent none. */
   getCertificate(): PeerCertificate | null {
     const own = this._s?.ownCertificate() ?? [];
     return own.length > 0 ? peerCertificate(own, false) : null;
   }
 
+  /**
+   * Keying material from the TLS exporter (RFC 5705): `length` bytes for `label` and `context`.
+   * Throws ERR_TLS_INVALID_STATE unless the association is established.
+   */
   exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
     validateInteger(length, 'length', 1, 2 ** 32 - 1);
     validateString(label, 'label');
@@ -350,7 +390,10 @@ export class DTLSSocket extends EventEmitter {
     return this._secure().exportKeyingMaterial(label, length, ctx);
   }
 
-  /** A channel binding (RFC 5929, RFC 9266); undefined when GnuTLS has none for this association. */
+  /**
+   * A channel binding (RFC 5929, RFC 9266); undefined when GnuTLS has none for this association.
+   * Throws ERR_TLS_INVALID_STATE unless the association is established.
+   */
   getChannelBinding(type: ChannelBindingType): Buffer | undefined {
     const t = CHANNEL_BINDINGS[type];
     if (t === undefined) throw nodeError('ERR_INVALID_ARG_VALUE', `unknown channel binding type: ${String(type)}`);
