@@ -220,7 +220,8 @@ const order = (round, xs) => (round % 2 ? [...xs].reverse() : xs);
 
 async function bulkScenario(pair) {
   const rounds = SIZES.rounds;
-  const combos = [['gnutls', 'gnutls'], ['node', 'node'], ['gnutls', 'node'], ['node', 'gnutls']];
+  // Plain TCP through the same harness is the ceiling each TLS figure is also given against.
+  const combos = [['gnutls', 'gnutls'], ['node', 'node'], ['gnutls', 'node'], ['node', 'gnutls'], ['net', 'net']];
   const infos = {};
   for (const version of ['TLSv1.3', 'TLSv1.2']) {
     for (const dir of ['s2c', 'c2s']) {
@@ -245,8 +246,25 @@ async function bulkScenario(pair) {
         note: 'compared with node:tls on both ends' });
       addRow({ ...base, id: `bulk-${version}-${dir}-nS-gC`, label: `  mixed: node server + gnutls client`, a: res['node/gnutls'], b: res['node/node'],
         note: 'compared with node:tls on both ends' });
+      addRow(ceilingRow(`bulk-${version}-${dir}-of-tcp`, `${version} ${dirLabel}`, res['gnutls/gnutls'], res['node/node'], res['net/net']));
     }
   }
+}
+
+/**
+ * Each stack's throughput and CPU per GiB as fractions of plain TCP's in the same round (the
+ * ceiling of the harness on this machine); plain TCP's own figures in the note.
+ */
+function ceilingRow(id, what, ours, node, tcp) {
+  const of = (side) => ({
+    samples: side.samples.map((v, i) => v / tcp.samples[i]),
+    cpu: side.cpu.map((v, i) => v / tcp.cpu[i]),
+  });
+  return {
+    group: 'bulk', id, label: '  each as a fraction of plain TCP', metric: 'throughput / TCP', unit: 'x', cpuUnit: 'CPU / TCP',
+    a: of(ours), b: of(node),
+    note: `${what}: plain TCP through the same harness ${median(tcp.samples).toFixed(0)} MiB/s, ${median(tcp.cpu).toFixed(3)} CPU-s/GiB`,
+  };
 }
 
 async function handshakeRuns(pair, cfgBase, count, concurrency, resume) {
@@ -381,7 +399,7 @@ async function reauthScenario(pair) {
 
 async function main() {
   const plan = {
-    bulk: 2 * 2 * 4 * SIZES.rounds,
+    bulk: 2 * 2 * 5 * SIZES.rounds,
     handshake: 10 * 2 * SIZES.rounds,
     pingpong: 2 * SIZES.rounds,
     memory: 2 * SIZES.rounds,

@@ -4,10 +4,24 @@
 // job reports its own timings; { cmd: 'cpu' } reports process.cpuUsage() since the job's mark.
 const fs = require('fs');
 const path = require('path');
+const net = require('net');
 const nodeTls = require('tls');
 const gtls = require('..');
 
-const STACKS = { gnutls: gtls, node: nodeTls };
+/**
+ * Plain TCP behind the same calls (the bulk ceiling): a connection is "secure" once it is
+ * connected, and the TLS options are ignored.
+ */
+const plainTcp = {
+  createServer: (_opts, onConnection) => net.createServer(onConnection),
+  connect: (opts) => {
+    const s = net.connect(opts.port, opts.host);
+    s.once('connect', () => s.emit('secureConnect'));
+    return s;
+  },
+};
+
+const STACKS = { gnutls: gtls, node: nodeTls, net: plainTcp };
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 
 /** Writes `bytes` bytes of CHUNK to `s`, honouring backpressure ('drain'). */
@@ -75,6 +89,7 @@ function tlsOptions(stack, cfg, role) {
 }
 
 function describe(s) {
+  if (typeof s.getProtocol !== 'function') return { protocol: 'tcp' };
   const c = s.getCipher ? s.getCipher() : {};
   const kx = s.getEphemeralKeyInfo ? s.getEphemeralKeyInfo() : null;
   return { protocol: s.getProtocol(), cipher: c && (c.standardName || c.name), group: kx && kx.name };
