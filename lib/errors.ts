@@ -4,7 +4,7 @@
 import { binding } from './native';
 import { E } from './constants';
 import { codeInStack } from './validate';
-import { LIBRARY, LocalReason, OpenSSLError, Situation, local, localReason, message, nodeCode, receivedAlert, shortMessage } from './openssl-errors';
+import { LocalReason, libraryOf, OpenSSLError, Situation, local, localReason, message, nodeCode, receivedAlert, shortMessage } from './openssl-errors';
 
 /** @internal What a TLSError is built from. */
 export interface TLSErrorDetails {
@@ -51,7 +51,7 @@ export class TLSError extends Error {
     // Native code calls new TLSError(message, gnutlsCode, gnutlsName).
     const d: TLSErrorDetails = typeof details === 'number' ? { gnutlsCode: details, gnutlsName } : details ?? {};
     if (d.openssl) {
-      this.library = LIBRARY;
+      this.library = libraryOf(d.openssl);
       this.reason = d.openssl.text;
     }
     let name: string | undefined;

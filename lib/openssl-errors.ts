@@ -13,6 +13,8 @@ export interface OpenSSLError {
   func: string;
   /** The data OpenSSL appends (for received alerts: 'SSL alert number N'). */
   data: string;
+  /** Another OpenSSL library than the SSL one: its name and number (ERR_LIB_*). */
+  lib?: { name: string; number: number };
 }
 
 export const LIBRARY = 'SSL routines';
@@ -25,7 +27,10 @@ const ALERT_REASON_OFFSET = 1000;
 export const nodeCode = (o: OpenSSLError): string => `ERR_SSL_${o.text.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 
 /** The packed error code as OpenSSL prints it (0A000410). */
-export const packed = (o: OpenSSLError): string => ((LIB_SSL << 23) | o.reason).toString(16).toUpperCase().padStart(8, '0');
+export const packed = (o: OpenSSLError): string => (((o.lib?.number ?? LIB_SSL) << 23) | o.reason).toString(16).toUpperCase().padStart(8, '0');
+
+/** The library an error's message and `library` name. */
+export const libraryOf = (o: OpenSSLError): string => o.lib?.name ?? LIBRARY;
 
 // ---- received alerts ----------------------------------------------------------------------------
 
@@ -81,6 +86,8 @@ export const LOCAL = {
   PACKET_LENGTH_TOO_LONG: { reason: 198, text: 'packet length too long', func: 'ssl3_get_record' },
   UNEXPECTED_MESSAGE: { reason: 244, text: 'unexpected message', func: 'ssl3_read_bytes' },
   DECRYPTION_FAILED_OR_BAD_RECORD_MAC: { reason: 281, text: 'decryption failed or bad record mac', func: 'ssl3_get_record' },
+  // OpenSSL 3's provider reports a TLS 1.2 AES-GCM record that fails to decrypt (ERR_LIB_PROV).
+  CIPHER_OPERATION_FAILED: { reason: 102, text: 'cipher operation failed', func: 'ossl_gcm_stream_update', lib: { name: 'Provider routines', number: 57 } },
 } as const;
 export type LocalReason = keyof typeof LOCAL;
 
@@ -98,8 +105,7 @@ const GNUTLS_LOCAL: Record<number, { server?: LocalReason; client?: LocalReason 
   [-8 /* UNSUPPORTED_VERSION_PACKET */]: { server: 'UNSUPPORTED_PROTOCOL', client: 'WRONG_VERSION_NUMBER' },
   [-344 /* NO_APPLICATION_PROTOCOL */]: { server: 'NO_APPLICATION_PROTOCOL' },
   [-417 /* RECORD_OVERFLOW */]: { server: 'PACKET_LENGTH_TOO_LONG', client: 'PACKET_LENGTH_TOO_LONG' },
-  // OpenSSL 3 reports an AES-GCM record of TLS 1.2 that fails to decrypt as its provider's
-  // 'cipher operation failed'; this is its error for every other record that fails.
+  // For every record that fails to decrypt but a TLS 1.2 AES-GCM one (see localReason).
   [-24 /* DECRYPTION_FAILED */]: { server: 'DECRYPTION_FAILED_OR_BAD_RECORD_MAC', client: 'DECRYPTION_FAILED_OR_BAD_RECORD_MAC' },
 };
 
@@ -122,6 +128,8 @@ export interface Situation {
   record?: RecordHeader | null;
   /** Server: no ClientHello has arrived yet. */
   beforeHello?: boolean;
+  /** The connection's records are TLS 1.2 AES-GCM (OpenSSL's provider reports their failures). */
+  tls12Gcm?: boolean;
 }
 
 /** The first bytes of an HTTP request (OpenSSL looks for these in a first record). */
@@ -146,6 +154,7 @@ export function localReason(gnutlsCode: number, s: Situation): LocalReason | und
     if (gnutlsCode === -417) return 'PACKET_LENGTH_TOO_LONG';
     if (gnutlsCode === -15) return 'UNEXPECTED_MESSAGE';
   }
+  if (gnutlsCode === -24 && s.tls12Gcm) return 'CIPHER_OPERATION_FAILED';
   const r = GNUTLS_LOCAL[gnutlsCode]?.[s.isServer ? 'server' : 'client'];
   if (s.isServer && s.noSharedVersion && (r === 'NO_SHARED_CIPHER' || r === 'UNSUPPORTED_PROTOCOL')) return 'UNSUPPORTED_PROTOCOL';
   return r;
@@ -186,12 +195,12 @@ export function alertFor(r: LocalReason, version: string | null): number | null 
  * (`gnutls` and its error code), as OpenSSL's would name its own source.
  */
 export function message(o: OpenSSLError, gnutlsCode: number | undefined): string {
-  return `${THREAD}:error:${packed(o)}:${LIBRARY}:${o.func}:${o.text}:gnutls:${gnutlsCode ?? 0}:${o.data}\n`;
+  return `${THREAD}:error:${packed(o)}:${libraryOf(o)}:${o.func}:${o.text}:gnutls:${gnutlsCode ?? 0}:${o.data}\n`;
 }
 
 /** The short form OpenSSL gives errors raised outside a handshake (`error:0A0000B9:SSL routines::no cipher match`). */
 export function shortMessage(o: OpenSSLError): string {
-  return `error:${packed(o)}:${LIBRARY}:${o.func}:${o.text}`;
+  return `error:${packed(o)}:${libraryOf(o)}:${o.func}:${o.text}`;
 }
 
 /** An identifier of this thread in OpenSSL's form (hex digits, as its thread id prints). */

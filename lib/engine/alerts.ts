@@ -42,6 +42,9 @@ export function failureAlert(e: Engine, code: number, situation: Situation): num
 /** What decides which of Node's errors a failure is: the role, and a server's version mismatch. */
 export function failureSituation(e: Engine, code: number): Situation {
   const record = e.state === 'secure' ? null : e.records?.last;
+  if (code === E.DECRYPTION_FAILED && e.info) {
+    return { isServer: e.isServer, record, tls12Gcm: e.info.protocol === 'TLS1.2' && /GCM/.test(e.info.cipher ?? '') };
+  }
   if (e.isServer && code === E.FATAL_ALERT_RECEIVED && e.state !== 'secure') {
     return { isServer: true, record, beforeHello: e.session.info().offeredVersions === 0 };
   }

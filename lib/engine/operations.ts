@@ -8,6 +8,7 @@ import { SecureContext } from '../secure-context';
 import { DetailedPeerCertificate, alertFor, peerCertificate, verifyFailure } from '../verify';
 import type { RenegotiationPolicy } from '../reauth';
 import type { Engine } from './engine';
+import { failureSituation } from './alerts';
 
 export type OperationKind = 'reauth' | 'rehandshake' | 'answer';
 
@@ -146,7 +147,7 @@ export class Operations {
       }
       if (code !== E.FATAL_ALERT_RECEIVED) s.sendAppropriateAlert(code);
       this.e.collect();
-      this.failed(op, gnutlsError(code, s.lastAlert(), op.kind === 'rehandshake' ? 're-handshake failed' : 're-authentication failed'));
+      this.failed(op, gnutlsError(code, s.lastAlert(), op.kind === 'rehandshake' ? 're-handshake failed' : 're-authentication failed', failureSituation(this.e, code)));
       return;
     }
   }

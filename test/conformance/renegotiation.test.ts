@@ -1,6 +1,7 @@
 // Differential scenarios: TLS 1.2 renegotiation through Node's API (renegotiate(), the server's
 // limit on client-initiated renegotiations), as Node's tls shows it.
 import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
 import type * as tls from 'tls';
 import { closed, close, differential, listen, once, settle, show, Trace } from './harness';
@@ -20,8 +21,8 @@ function watch(t: Trace, who: string, s: tls.TLSSocket): void {
 async function pair(S: typeof tls, C: typeof tls, t: Trace, serverExtra: tls.TlsOptions = {}, clientExtra: tls.ConnectionOptions = {}) {
   let resolveServer!: (s: tls.TLSSocket) => void;
   const serverSide = new Promise<tls.TLSSocket>((r) => (resolveServer = r));
-  // renegotiation: 'accept' is Node's default (ours refuses: see the README's Differences).
-  const server = S.createServer({ ...serverOpts, maxVersion: 'TLSv1.2', ca, renegotiation: 'accept', ...serverExtra } as tls.TlsOptions, (s) => {
+  // Client renegotiation is accepted by default, on both stacks.
+  const server = S.createServer({ ...serverOpts, maxVersion: 'TLSv1.2', ca, ...serverExtra } as tls.TlsOptions, (s) => {
     watch(t, 'server', s);
     s.on('data', (d: Buffer) => s.write(d));
     resolveServer(s);
@@ -123,4 +124,43 @@ differential('TLS 1.2: the 4th client renegotiation within the window is ERR_TLS
   c.destroy();
   await closed(serverSide);
   await close(server);
+}, { pairings: 'server' });
+
+// A client renegotiation whose second flight (ClientKeyExchange, ChangeCipherSpec, Finished) is
+// corrupted on the way: the server's renegotiation fails, both sides report it and close.
+differential('TLS 1.2: a client renegotiation with a corrupted Finished fails the connection on both sides', async ({ server: S, client: C }, t) => {
+  const server = S.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' }, (s) => {
+    watch(t, 'server', s);
+    s.on('data', (d: Buffer) => s.write(d));
+  });
+  const port = await listen(server);
+  let armed = false;
+  let chunks = 0;
+  const proxy = net.createServer((down) => {
+    const up = net.connect(port, '127.0.0.1');
+    down.on('data', (d: Buffer) => {
+      // After renegotiate(): the first chunk is the ClientHello, the second the flight to break.
+      if (armed && ++chunks === 2) d[d.length - 1] ^= 0x01;
+      up.write(d);
+    });
+    up.pipe(down);
+    down.on('error', () => {});
+    up.on('error', () => {});
+    down.on('close', () => up.destroy());
+    up.on('close', () => down.destroy());
+  });
+  const proxyPort = await listen(proxy);
+  const c = C.connect({ port: proxyPort, host: '127.0.0.1', servername: 'localhost', ca, maxVersion: 'TLSv1.2' });
+  watch(t, 'client', c);
+  await once(c, 'secureConnect');
+  await echo(c, t, 'before');
+  armed = true;
+  const failed = once(c, 'error');
+  c.renegotiate({}, (err) => t.push(`client renegotiate callback ${err ? 'error' : 'null'}`));
+  await failed;
+  c.destroy(); // Node's socket stays open after a fatal error (see the README's Differences)
+  await closed(c);
+  await settle(100);
+  await close(server);
+  await close(proxy);
 }, { pairings: 'server' });
