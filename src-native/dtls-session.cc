@@ -59,11 +59,8 @@ DtlsSession::DtlsSession(const Napi::CallbackInfo& info)
     ThrowGnutls(env, ret, "gnutls_init");
   }
   addon_->live_sessions++;
-  if (napi_add_env_cleanup_hook(env, EnvCleanup, this) == napi_ok) env_ = env;
-  gnutls_session_set_ptr(session_, this);
-  gnutls_transport_set_ptr(session_, this);
-  gnutls_transport_set_pull_function(session_, Pull);
-  gnutls_transport_set_pull_timeout_function(session_, PullTimeout);
+  env_hook_.Add(env, EnvCleanup, this);
+  AttachTransport(session_, this, Pull, PullTimeout);
   gnutls_transport_set_push_function(session_, Push);
   ret = gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, ctx->creds());
   if (ret >= 0) ret = gnutls_priority_set(session_, ctx->priority());
@@ -88,23 +85,12 @@ DtlsSession::~DtlsSession() {
 // Frees the GnuTLS session; while one of its calls is on the stack (a PSK callback may close the
 // socket), only once the outermost call returns.
 void DtlsSession::Close() {
-  if (depth_ > 0) {
-    close_pending_ = true;
-    return;
-  }
-  close_pending_ = false;
-  if (env_) {
-    napi_remove_env_cleanup_hook(env_, EnvCleanup, this);
-    env_ = nullptr;
-  }
+  if (CloseDeferred(depth_, close_pending_)) return;
+  env_hook_.Remove();
   if (!session_) return;
   gnutls_deinit(session_);
   session_ = nullptr;
-  if (psk_server_) gnutls_psk_free_server_credentials(psk_server_);
-  if (psk_client_) gnutls_psk_free_client_credentials(psk_client_);
-  psk_server_ = nullptr;
-  psk_client_ = nullptr;
-  if (!psk_cb_.IsEmpty()) psk_cb_.Reset();
+  psk_.Free();
   if (!context_ref_.IsEmpty()) context_ref_.Reset();
   addon_->live_sessions--;
   std::deque<std::vector<uint8_t>>().swap(in_);
@@ -112,8 +98,7 @@ void DtlsSession::Close() {
 }
 
 gnutls_session_t DtlsSession::Live(const Napi::CallbackInfo& info) {
-  if (!session_ || close_pending_) ThrowGnutls(info.Env(), GNUTLS_E_INVALID_SESSION, "session is closed");
-  return session_;
+  return LiveOrThrow(info.Env(), session_, close_pending_);
 }
 
 Napi::Value DtlsSession::CloseMethod(const Napi::CallbackInfo& info) {

@@ -11,6 +11,8 @@
 #include <deque>
 #include <vector>
 
+#include "session-common.h"
+
 namespace ngtls {
 class Addon;
 class Context;
@@ -76,14 +78,12 @@ class DtlsSession : public Napi::ObjectWrap<DtlsSession> {
   Napi::Value CloseMethod(const Napi::CallbackInfo& info);
 
   Addon* addon_;
-  napi_env env_ = nullptr;  // set while the cleanup hook is registered
+  EnvHook env_hook_;
   gnutls_session_t session_ = nullptr;
   Napi::ObjectReference context_ref_;
   bool is_server_ = false;
   bool established_ = false;
-  gnutls_psk_server_credentials_t psk_server_ = nullptr;
-  gnutls_psk_client_credentials_t psk_client_ = nullptr;
-  Napi::FunctionReference psk_cb_;
+  PskCredentials psk_;
   std::deque<std::vector<uint8_t>> in_;   // datagrams received, not yet read by GnuTLS
   std::vector<std::vector<uint8_t>> out_;  // datagrams GnuTLS wrote, not yet taken by JS
   int depth_ = 0;
