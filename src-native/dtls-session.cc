@@ -53,16 +53,9 @@ DtlsSession::DtlsSession(const Napi::CallbackInfo& info)
   Napi::Env env = info.Env();
   Context* ctx = Context::Unwrap(info[0].As<Napi::Object>());
   is_server_ = info[1].ToBoolean();
-  int ret = gnutls_init(&session_, (is_server_ ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK);
-  if (ret < 0) {
-    session_ = nullptr;
-    ThrowGnutls(env, ret, "gnutls_init");
-  }
-  addon_->live_sessions++;
-  env_hook_.Add(env, EnvCleanup, this);
-  AttachTransport(session_, this, Pull, PullTimeout);
+  InitSession(env, &session_, is_server_, GNUTLS_DATAGRAM, addon_, &env_hook_, EnvCleanup, this, Pull, PullTimeout);
   gnutls_transport_set_push_function(session_, Push);
-  ret = gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, ctx->creds());
+  int ret = gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, ctx->creds());
   if (ret >= 0) ret = gnutls_priority_set(session_, ctx->priority());
   if (ret < 0) {
     Close();  // a throwing constructor gets no destructor call
@@ -256,16 +249,14 @@ Napi::Value DtlsSession::SendAlert(const Napi::CallbackInfo& info) {
   if (depth_ > 0) return Napi::Number::New(info.Env(), GNUTLS_E_AGAIN);
   gnutls_session_t s = Live(info);
   CallScope scope(this);
-  auto level = static_cast<gnutls_alert_level_t>(info[0].As<Napi::Number>().Int32Value());
-  auto desc = static_cast<gnutls_alert_description_t>(info[1].As<Napi::Number>().Int32Value());
-  return Napi::Number::New(info.Env(), gnutls_alert_send(s, level, desc));
+  return Napi::Number::New(info.Env(), ngtls::SendAlert(info, s));
 }
 
 // sendAppropriateAlert(code): the alert GnuTLS maps to a handshake failure code, if any.
 Napi::Value DtlsSession::SendAppropriateAlert(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
   CallScope scope(this);
-  return Napi::Number::New(info.Env(), gnutls_alert_send_appropriate(s, info[0].As<Napi::Number>().Int32Value()));
+  return Napi::Number::New(info.Env(), ngtls::SendAppropriateAlert(info, s));
 }
 
 }  // namespace ngtls

@@ -30,15 +30,11 @@ class DtlsSession : public Napi::ObjectWrap<DtlsSession> {
  private:
   void Close();
   gnutls_session_t Live(const Napi::CallbackInfo& info);
-  struct CallScope {
-    explicit CallScope(DtlsSession* s) : self(s) { self->depth_++; }
-    ~CallScope() {
-      if (--self->depth_ == 0 && self->close_pending_) self->Close();
-    }
-    CallScope(const CallScope&) = delete;
-    CallScope& operator=(const CallScope&) = delete;
-    DtlsSession* self;
-  };
+  friend class CallDepthScope<DtlsSession>;
+  using CallScope = CallDepthScope<DtlsSession>;
+  void OutermostCallDone() {
+    if (close_pending_) Close();
+  }
   static void EnvCleanup(void* arg);
   static ssize_t Pull(gnutls_transport_ptr_t ptr, void* data, size_t len);
   static ssize_t Push(gnutls_transport_ptr_t ptr, const void* data, size_t len);

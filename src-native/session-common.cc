@@ -42,11 +42,29 @@ void EnvHook::Remove() {
   env_ = nullptr;
 }
 
-void AttachTransport(gnutls_session_t s, void* self, gnutls_pull_func pull, gnutls_pull_timeout_func pull_timeout) {
-  gnutls_session_set_ptr(s, self);
-  gnutls_transport_set_ptr(s, self);
-  gnutls_transport_set_pull_function(s, pull);
-  gnutls_transport_set_pull_timeout_function(s, pull_timeout);
+void InitSession(Napi::Env env, gnutls_session_t* s, bool is_server, unsigned flags, Addon* addon, EnvHook* hook,
+                 void (*cleanup)(void*), void* self, gnutls_pull_func pull, gnutls_pull_timeout_func pull_timeout) {
+  int ret = gnutls_init(s, (is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK | flags);
+  if (ret < 0) {
+    *s = nullptr;
+    ThrowGnutls(env, ret, "gnutls_init");
+  }
+  addon->live_sessions++;
+  hook->Add(env, cleanup, self);
+  gnutls_session_set_ptr(*s, self);
+  gnutls_transport_set_ptr(*s, self);
+  gnutls_transport_set_pull_function(*s, pull);
+  gnutls_transport_set_pull_timeout_function(*s, pull_timeout);
+}
+
+int SendAlert(const Napi::CallbackInfo& info, gnutls_session_t s) {
+  auto level = static_cast<gnutls_alert_level_t>(info[0].As<Napi::Number>().Int32Value());
+  auto desc = static_cast<gnutls_alert_description_t>(info[1].As<Napi::Number>().Int32Value());
+  return gnutls_alert_send(s, level, desc);
+}
+
+int SendAppropriateAlert(const Napi::CallbackInfo& info, gnutls_session_t s) {
+  return gnutls_alert_send_appropriate(s, info[0].As<Napi::Number>().Int32Value());
 }
 
 // ---- configuration -----------------------------------------------------------------------------

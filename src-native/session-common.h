@@ -16,6 +16,26 @@ bool GnutlsCopy(gnutls_datum_t* out, const uint8_t* p, size_t n);
 
 // ---- lifetime ----------------------------------------------------------------------------------
 
+class Addon;
+
+// Marks a call of session T that runs GnuTLS (which may call back into JS, e.g. the PSK callback,
+// where the user may destroy the socket): T::Close() meanwhile only takes effect when the
+// outermost scope ends (T::OutermostCallDone()), so gnutls_deinit() never runs under
+// gnutls_handshake() on the same stack.
+template <class T>
+class CallDepthScope {
+ public:
+  explicit CallDepthScope(T* s) : self_(s) { self_->depth_++; }
+  ~CallDepthScope() {
+    if (--self_->depth_ == 0) self_->OutermostCallDone();
+  }
+  CallDepthScope(const CallDepthScope&) = delete;
+  CallDepthScope& operator=(const CallDepthScope&) = delete;
+
+ private:
+  T* self_;
+};
+
 // Close() while one of the session's calls is on the stack (depth > 0) is only marked pending;
 // true when it is deferred, false when the caller frees now (the mark cleared).
 inline bool CloseDeferred(int depth, bool& close_pending) {
@@ -36,8 +56,15 @@ class EnvHook {
   void (*fn_)(void*) = nullptr;
   void* arg_ = nullptr;
 };
-// The session pointer (what GnuTLS callbacks get back) and the in-memory transport's pull side.
-void AttachTransport(gnutls_session_t s, void* self, gnutls_pull_func pull, gnutls_pull_timeout_func pull_timeout);
+// gnutls_init(GNUTLS_SERVER or GNUTLS_CLIENT | GNUTLS_NONBLOCK | flags) into *s, counted in the
+// addon's live sessions, with the environment cleanup hook, the session pointer (what GnuTLS
+// callbacks get back, self) and the in-memory transport's pull side. Throws the GnuTLS error
+// (*s null, nothing to free).
+void InitSession(Napi::Env env, gnutls_session_t* s, bool is_server, unsigned flags, Addon* addon, EnvHook* hook,
+                 void (*cleanup)(void*), void* self, gnutls_pull_func pull, gnutls_pull_timeout_func pull_timeout);
+// sendAlert(level, description) and sendAppropriateAlert(code): the GnuTLS code.
+int SendAlert(const Napi::CallbackInfo& info, gnutls_session_t s);
+int SendAppropriateAlert(const Napi::CallbackInfo& info, gnutls_session_t s);
 
 // ---- configuration (throw the GnuTLS error) ----------------------------------------------------
 

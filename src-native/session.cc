@@ -79,14 +79,7 @@ Session::Session(const Napi::CallbackInfo& info)
   bool is_server = info[1].ToBoolean();
   is_server_ = is_server;
   unsigned flags = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
-  int ret = gnutls_init(&session_, (is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK | flags);
-  if (ret < 0) {
-    session_ = nullptr;
-    ThrowGnutls(env, ret, "gnutls_init");
-  }
-  addon_->live_sessions++;
-  env_hook_.Add(env, EnvCleanup, this);
-  AttachTransport(session_, this, Pull, PullTimeout);
+  InitSession(env, &session_, is_server, flags, addon_, &env_hook_, EnvCleanup, this, Pull, PullTimeout);
   gnutls_transport_set_vec_push_function(session_, PushVec);
   gnutls_handshake_set_timeout(session_, 0);  // timeouts are the JS side's policy
   gnutls_handshake_set_hook_function(session_, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH, Hook);

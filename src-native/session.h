@@ -37,20 +37,13 @@ class Session : public Napi::ObjectWrap<Session> {
   void Close();  // deferred while a call into GnuTLS is on the stack (see CallScope)
   gnutls_session_t Live(const Napi::CallbackInfo& info);  // throws when closed or closing
 
-  // Marks a call that runs GnuTLS (which may call back into JS, e.g. the PSK callback, where the
-  // user may destroy the socket): close() meanwhile only takes effect when the outermost scope
-  // ends, so gnutls_deinit() never runs under gnutls_handshake() on the same stack.
-  struct CallScope {
-    explicit CallScope(Session* s) : self(s) { self->depth_++; }
-    ~CallScope() {
-      if (--self->depth_ > 0) return;
-      if (self->close_pending_) self->Close();
-      else self->PublishState();
-    }
-    CallScope(const CallScope&) = delete;
-    CallScope& operator=(const CallScope&) = delete;
-    Session* self;
-  };
+  // Marks a call that runs GnuTLS (see CallDepthScope): close() meanwhile waits for the outermost.
+  friend class CallDepthScope<Session>;
+  using CallScope = CallDepthScope<Session>;
+  void OutermostCallDone() {
+    if (close_pending_) Close();
+    else PublishState();
+  }
   void PublishState();  // what JS reads from state_ after each call (see setStateArray)
   // Closes a session still alive when its environment (a worker thread) goes away.
   static void EnvCleanup(void* arg);
