@@ -11,6 +11,7 @@
         "src-native/session-io.cc",
         "src-native/session-extras.cc",
         "src-native/session-info.cc",
+        "src-native/session-common.cc",
         "src-native/dtls-session.cc",
         "src-native/dtls-extras.cc"
       ],

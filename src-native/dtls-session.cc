@@ -53,19 +53,9 @@ DtlsSession::DtlsSession(const Napi::CallbackInfo& info)
   Napi::Env env = info.Env();
   Context* ctx = Context::Unwrap(info[0].As<Napi::Object>());
   is_server_ = info[1].ToBoolean();
-  int ret = gnutls_init(&session_, (is_server_ ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK);
-  if (ret < 0) {
-    session_ = nullptr;
-    ThrowGnutls(env, ret, "gnutls_init");
-  }
-  addon_->live_sessions++;
-  if (napi_add_env_cleanup_hook(env, EnvCleanup, this) == napi_ok) env_ = env;
-  gnutls_session_set_ptr(session_, this);
-  gnutls_transport_set_ptr(session_, this);
-  gnutls_transport_set_pull_function(session_, Pull);
-  gnutls_transport_set_pull_timeout_function(session_, PullTimeout);
+  InitSession(env, &session_, is_server_, GNUTLS_DATAGRAM, addon_, &env_hook_, EnvCleanup, this, Pull, PullTimeout);
   gnutls_transport_set_push_function(session_, Push);
-  ret = gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, ctx->creds());
+  int ret = gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, ctx->creds());
   if (ret >= 0) ret = gnutls_priority_set(session_, ctx->priority());
   if (ret < 0) {
     Close();  // a throwing constructor gets no destructor call
@@ -88,23 +78,12 @@ DtlsSession::~DtlsSession() {
 // Frees the GnuTLS session; while one of its calls is on the stack (a PSK callback may close the
 // socket), only once the outermost call returns.
 void DtlsSession::Close() {
-  if (depth_ > 0) {
-    close_pending_ = true;
-    return;
-  }
-  close_pending_ = false;
-  if (env_) {
-    napi_remove_env_cleanup_hook(env_, EnvCleanup, this);
-    env_ = nullptr;
-  }
+  if (CloseDeferred(depth_, close_pending_)) return;
+  env_hook_.Remove();
   if (!session_) return;
   gnutls_deinit(session_);
   session_ = nullptr;
-  if (psk_server_) gnutls_psk_free_server_credentials(psk_server_);
-  if (psk_client_) gnutls_psk_free_client_credentials(psk_client_);
-  psk_server_ = nullptr;
-  psk_client_ = nullptr;
-  if (!psk_cb_.IsEmpty()) psk_cb_.Reset();
+  psk_.Free();
   if (!context_ref_.IsEmpty()) context_ref_.Reset();
   addon_->live_sessions--;
   std::deque<std::vector<uint8_t>>().swap(in_);
@@ -112,8 +91,7 @@ void DtlsSession::Close() {
 }
 
 gnutls_session_t DtlsSession::Live(const Napi::CallbackInfo& info) {
-  if (!session_ || close_pending_) ThrowGnutls(info.Env(), GNUTLS_E_INVALID_SESSION, "session is closed");
-  return session_;
+  return LiveOrThrow(info.Env(), session_, close_pending_);
 }
 
 Napi::Value DtlsSession::CloseMethod(const Napi::CallbackInfo& info) {
@@ -271,16 +249,14 @@ Napi::Value DtlsSession::SendAlert(const Napi::CallbackInfo& info) {
   if (depth_ > 0) return Napi::Number::New(info.Env(), GNUTLS_E_AGAIN);
   gnutls_session_t s = Live(info);
   CallScope scope(this);
-  auto level = static_cast<gnutls_alert_level_t>(info[0].As<Napi::Number>().Int32Value());
-  auto desc = static_cast<gnutls_alert_description_t>(info[1].As<Napi::Number>().Int32Value());
-  return Napi::Number::New(info.Env(), gnutls_alert_send(s, level, desc));
+  return Napi::Number::New(info.Env(), ngtls::SendAlert(info, s));
 }
 
 // sendAppropriateAlert(code): the alert GnuTLS maps to a handshake failure code, if any.
 Napi::Value DtlsSession::SendAppropriateAlert(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
   CallScope scope(this);
-  return Napi::Number::New(info.Env(), gnutls_alert_send_appropriate(s, info[0].As<Napi::Number>().Int32Value()));
+  return Napi::Number::New(info.Env(), ngtls::SendAppropriateAlert(info, s));
 }
 
 }  // namespace ngtls

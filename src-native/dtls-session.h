@@ -11,6 +11,8 @@
 #include <deque>
 #include <vector>
 
+#include "session-common.h"
+
 namespace ngtls {
 class Addon;
 class Context;
@@ -28,15 +30,11 @@ class DtlsSession : public Napi::ObjectWrap<DtlsSession> {
  private:
   void Close();
   gnutls_session_t Live(const Napi::CallbackInfo& info);
-  struct CallScope {
-    explicit CallScope(DtlsSession* s) : self(s) { self->depth_++; }
-    ~CallScope() {
-      if (--self->depth_ == 0 && self->close_pending_) self->Close();
-    }
-    CallScope(const CallScope&) = delete;
-    CallScope& operator=(const CallScope&) = delete;
-    DtlsSession* self;
-  };
+  friend class CallDepthScope<DtlsSession>;
+  using CallScope = CallDepthScope<DtlsSession>;
+  void OutermostCallDone() {
+    if (close_pending_) Close();
+  }
   static void EnvCleanup(void* arg);
   static ssize_t Pull(gnutls_transport_ptr_t ptr, void* data, size_t len);
   static ssize_t Push(gnutls_transport_ptr_t ptr, const void* data, size_t len);
@@ -76,14 +74,12 @@ class DtlsSession : public Napi::ObjectWrap<DtlsSession> {
   Napi::Value CloseMethod(const Napi::CallbackInfo& info);
 
   Addon* addon_;
-  napi_env env_ = nullptr;  // set while the cleanup hook is registered
+  EnvHook env_hook_;
   gnutls_session_t session_ = nullptr;
   Napi::ObjectReference context_ref_;
   bool is_server_ = false;
   bool established_ = false;
-  gnutls_psk_server_credentials_t psk_server_ = nullptr;
-  gnutls_psk_client_credentials_t psk_client_ = nullptr;
-  Napi::FunctionReference psk_cb_;
+  PskCredentials psk_;
   std::deque<std::vector<uint8_t>> in_;   // datagrams received, not yet read by GnuTLS
   std::vector<std::vector<uint8_t>> out_;  // datagrams GnuTLS wrote, not yet taken by JS
   int depth_ = 0;

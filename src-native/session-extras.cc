@@ -2,24 +2,11 @@
 #include <algorithm>
 #include <cstring>
 
-#include <gnutls/crypto.h>
-
 #include "addon.h"
 #include "context.h"
 #include "session.h"
 
 namespace ngtls {
-namespace {
-
-bool GnutlsCopy(gnutls_datum_t* out, const uint8_t* p, size_t n) {
-  out->data = static_cast<unsigned char*>(gnutls_malloc(n ? n : 1));
-  if (!out->data) return false;
-  if (n) memcpy(out->data, p, n);
-  out->size = static_cast<unsigned>(n);
-  return true;
-}
-
-}  // namespace
 
 // ---- PSK ---------------------------------------------------------------------------------------
 // setPsk(callback, hint?): the callback runs synchronously inside handshake(), on the JS thread
@@ -27,99 +14,23 @@ bool GnutlsCopy(gnutls_datum_t* out, const uint8_t* p, size_t n) {
 // string | null) → { identity: string, psk: Buffer } | null. A throw or a wrong shape refuses.
 
 Napi::Value Session::SetPsk(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   gnutls_session_t s = Live(info);
-  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "setPsk: callback must be a function");
-  psk_cb_ = Napi::Persistent(info[0].As<Napi::Function>());
-  int ret;
-  if (is_server_) {
-    if (!psk_server_) {
-      ret = gnutls_psk_allocate_server_credentials(&psk_server_);
-      if (ret < 0) ThrowGnutls(env, ret, "gnutls_psk_allocate_server_credentials");
-      gnutls_psk_set_server_credentials_function2(psk_server_, PskServer);
-      gnutls_psk_set_server_known_dh_params(psk_server_, GNUTLS_SEC_PARAM_MEDIUM);
-    }
-    if (info.Length() > 1 && info[1].IsString()) {
-      std::string hint = info[1].As<Napi::String>();
-      gnutls_psk_set_server_credentials_hint(psk_server_, hint.c_str());
-    }
-    ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK, psk_server_);
-  } else {
-    if (!psk_client_) {
-      ret = gnutls_psk_allocate_client_credentials(&psk_client_);
-      if (ret < 0) ThrowGnutls(env, ret, "gnutls_psk_allocate_client_credentials");
-      gnutls_psk_set_client_credentials_function2(psk_client_, PskClient);
-    }
-    ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK, psk_client_);
-  }
-  if (ret < 0) ThrowGnutls(env, ret, "gnutls_credentials_set(PSK)");
-  return env.Undefined();
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "setPsk: callback must be a function");
+  psk_.Set(info, s, is_server_, PskServer, PskClient);
+  return info.Env().Undefined();
 }
 
 int Session::PskServer(gnutls_session_t s, const gnutls_datum_t* username, gnutls_datum_t* key) {
   Session* self = static_cast<Session*>(gnutls_session_get_ptr(s));
-  if (!self || self->psk_cb_.IsEmpty()) return -1;
-  Napi::Env env = self->Env();
-  Napi::HandleScope scope(env);
-  try {
-    std::string id(reinterpret_cast<const char*>(username->data), username->size);
-    Napi::Value r = self->psk_cb_.Call({Napi::String::New(env, id)});
-    if (!r.IsBuffer()) return -1;
-    auto buf = r.As<Napi::Buffer<uint8_t>>();
-    if (buf.Length() == 0) return -1;
-    return GnutlsCopy(key, buf.Data(), buf.Length()) ? 0 : -1;
-  } catch (const Napi::Error&) {
-    return -1;  // the TS layer records what its callback threw
-  }
-}
-
-int Session::PskClient(gnutls_session_t s, gnutls_datum_t* username, gnutls_datum_t* key) {
-  Session* self = static_cast<Session*>(gnutls_session_get_ptr(s));
-  if (!self || self->psk_cb_.IsEmpty()) return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
-  Napi::Env env = self->Env();
-  Napi::HandleScope scope(env);
-  try {
-    const char* hint = gnutls_psk_client_get_hint(s);
-    Napi::Value r = self->psk_cb_.Call({hint ? Napi::String::New(env, hint) : env.Null()});
-    if (!r.IsObject()) return self->server_hello_seen_ ? GNUTLS_E_INSUFFICIENT_CREDENTIALS : NoPskOffer(username, key);
-    Napi::Object o = r.As<Napi::Object>();
-    Napi::Value id = o.Get("identity"), psk = o.Get("psk");
-    if (!id.IsString() || !psk.IsBuffer()) return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
-    std::string ids = id.As<Napi::String>();
-    auto buf = psk.As<Napi::Buffer<uint8_t>>();
-    if (buf.Length() == 0) return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
-    if (!GnutlsCopy(username, reinterpret_cast<const uint8_t*>(ids.data()), ids.size())) return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
-    if (!GnutlsCopy(key, buf.Data(), buf.Length())) {
-      gnutls_free(username->data);
-      username->data = nullptr;
-      return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
-    }
-    return 0;
-  } catch (const Napi::Error&) {
-    return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
-  }
+  return self ? self->psk_.ServerKey(self->Env(), username, key) : -1;
 }
 
 // A client asked for its TLS 1.3 PSK offer (before any ServerHello) whose callback answers null:
-// Node's client then offers no PSK and asks again if a TLS 1.2 server sends a hint. GnuTLS cannot
-// leave the offer out once PSK credentials are set, so it offers a random identity and key that
-// no server knows (a server falls back to certificates, or refuses).
-int Session::NoPskOffer(gnutls_datum_t* username, gnutls_datum_t* key) {
-  uint8_t rnd[48];
-  if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd) < 0) return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
-  char id[33];
-  static const char kHexDigits[] = "0123456789abcdef";
-  for (int i = 0; i < 16; i++) {
-    id[2 * i] = kHexDigits[rnd[i] >> 4];
-    id[2 * i + 1] = kHexDigits[rnd[i] & 15];
-  }
-  if (!GnutlsCopy(username, reinterpret_cast<const uint8_t*>(id), 32)) return GNUTLS_E_MEMORY_ERROR;
-  if (!GnutlsCopy(key, rnd + 16, 32)) {
-    gnutls_free(username->data);
-    username->data = nullptr;
-    return GNUTLS_E_MEMORY_ERROR;
-  }
-  return 0;
+// Node's client then offers no PSK; GnuTLS offers NoPskOffer()'s identity no server knows.
+int Session::PskClient(gnutls_session_t s, gnutls_datum_t* username, gnutls_datum_t* key) {
+  Session* self = static_cast<Session*>(gnutls_session_get_ptr(s));
+  if (!self) return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
+  return self->psk_.ClientKey(self->Env(), s, username, key, !self->server_hello_seen_);
 }
 
 // ---- OCSP stapling -----------------------------------------------------------------------------
@@ -229,14 +140,12 @@ void Session::NoteClientHello(const gnutls_datum_t* msg) {
 Napi::Value Session::ChannelBinding(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
   unsigned type = info[0].As<Napi::Number>().Uint32Value();
-  gnutls_datum_t cb{nullptr, 0};
-  int ret = gnutls_session_channel_binding(s, static_cast<gnutls_channel_binding_t>(type), &cb);
+  Napi::Value out = info.Env().Undefined();
+  int ret = ngtls::ChannelBinding(info.Env(), s, type, &out);
   if (ret == GNUTLS_E_UNIMPLEMENTED_FEATURE || ret == GNUTLS_E_INVALID_REQUEST ||
       ret == GNUTLS_E_CHANNEL_BINDING_NOT_AVAILABLE)
     return info.Env().Undefined();
   if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_session_channel_binding");
-  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::Copy(info.Env(), cb.data, cb.size);
-  gnutls_free(cb.data);
   return out;
 }
 

@@ -321,16 +321,14 @@ Napi::Value Session::Bye(const Napi::CallbackInfo& info) {
 Napi::Value Session::SendAlert(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
   CallScope scope(this);
-  auto level = static_cast<gnutls_alert_level_t>(info[0].As<Napi::Number>().Int32Value());
-  auto desc = static_cast<gnutls_alert_description_t>(info[1].As<Napi::Number>().Int32Value());
-  return Napi::Number::New(info.Env(), gnutls_alert_send(s, level, desc));
+  return Napi::Number::New(info.Env(), ngtls::SendAlert(info, s));
 }
 
 // sendAppropriateAlert(code): the alert GnuTLS maps to a handshake failure code, if any.
 Napi::Value Session::SendAppropriateAlert(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
   CallScope scope(this);
-  return Napi::Number::New(info.Env(), gnutls_alert_send_appropriate(s, info[0].As<Napi::Number>().Int32Value()));
+  return Napi::Number::New(info.Env(), ngtls::SendAppropriateAlert(info, s));
 }
 
 Napi::Value Session::LastAlert(const Napi::CallbackInfo& info) {

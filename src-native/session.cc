@@ -79,17 +79,7 @@ Session::Session(const Napi::CallbackInfo& info)
   bool is_server = info[1].ToBoolean();
   is_server_ = is_server;
   unsigned flags = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
-  int ret = gnutls_init(&session_, (is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK | flags);
-  if (ret < 0) {
-    session_ = nullptr;
-    ThrowGnutls(env, ret, "gnutls_init");
-  }
-  addon_->live_sessions++;
-  if (napi_add_env_cleanup_hook(env, EnvCleanup, this) == napi_ok) env_ = env;
-  gnutls_session_set_ptr(session_, this);
-  gnutls_transport_set_ptr(session_, this);
-  gnutls_transport_set_pull_function(session_, Pull);
-  gnutls_transport_set_pull_timeout_function(session_, PullTimeout);
+  InitSession(env, &session_, is_server, flags, addon_, &env_hook_, EnvCleanup, this, Pull, PullTimeout);
   gnutls_transport_set_vec_push_function(session_, PushVec);
   gnutls_handshake_set_timeout(session_, 0);  // timeouts are the JS side's policy
   gnutls_handshake_set_hook_function(session_, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH, Hook);
@@ -119,25 +109,14 @@ Session::~Session() {
 }
 
 void Session::Close() {
-  if (depth_ > 0) {
-    close_pending_ = true;
-    return;
-  }
-  close_pending_ = false;
-  if (env_) {
-    napi_remove_env_cleanup_hook(env_, EnvCleanup, this);
-    env_ = nullptr;
-  }
+  if (CloseDeferred(depth_, close_pending_)) return;
+  env_hook_.Remove();
   if (!state_ref_.IsEmpty()) state_ref_.Reset();
   state_ = nullptr;
   if (!session_) return;
   gnutls_deinit(session_);
   session_ = nullptr;
-  if (psk_server_) gnutls_psk_free_server_credentials(psk_server_);
-  if (psk_client_) gnutls_psk_free_client_credentials(psk_client_);
-  psk_server_ = nullptr;
-  psk_client_ = nullptr;
-  if (!psk_cb_.IsEmpty()) psk_cb_.Reset();
+  psk_.Free();
   addon_->live_sessions--;
   if (!context_ref_.IsEmpty()) context_ref_.Reset();
   in_.Clear();
@@ -146,8 +125,7 @@ void Session::Close() {
 }
 
 gnutls_session_t Session::Live(const Napi::CallbackInfo& info) {
-  if (!session_ || close_pending_) ThrowGnutls(info.Env(), GNUTLS_E_INVALID_SESSION, "session is closed");
-  return session_;
+  return LiveOrThrow(info.Env(), session_, close_pending_);
 }
 
 // ---- hooks: record facts for JS to collect; never call into JS ---------------------------------
@@ -295,26 +273,13 @@ Napi::Value Session::SetContext(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Session::SetServerName(const Napi::CallbackInfo& info) {
-  gnutls_session_t s = Live(info);
-  std::string name = info[0].As<Napi::String>();
-  int ret = gnutls_server_name_set(s, GNUTLS_NAME_DNS, name.data(), name.size());
-  if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_server_name_set");
+  ngtls::SetServerName(info.Env(), Live(info), info[0]);
   return info.Env().Undefined();
 }
 
 // setAlpn(protocols: string[], flags)
 Napi::Value Session::SetAlpn(const Napi::CallbackInfo& info) {
-  gnutls_session_t s = Live(info);
-  Napi::Array arr = info[0].As<Napi::Array>();
-  unsigned flags = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
-  std::vector<std::string> names(arr.Length());
-  std::vector<gnutls_datum_t> datums(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    names[i] = arr.Get(i).As<Napi::String>().Utf8Value();
-    datums[i] = gnutls_datum_t{reinterpret_cast<unsigned char*>(names[i].data()), static_cast<unsigned>(names[i].size())};
-  }
-  int ret = gnutls_alpn_set_protocols(s, datums.data(), static_cast<unsigned>(datums.size()), flags);
-  if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_alpn_set_protocols");
+  ngtls::SetAlpn(info.Env(), Live(info), info[0], info[1]);
   return info.Env().Undefined();
 }
 
@@ -328,19 +293,8 @@ Napi::Value Session::SetSessionData(const Napi::CallbackInfo& info) {
 // setCertRequest(0 ignore | 1 request | 2 require)
 Napi::Value Session::SetCertRequest(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
-  static const gnutls_certificate_request_t kModes[] = {GNUTLS_CERT_IGNORE, GNUTLS_CERT_REQUEST, GNUTLS_CERT_REQUIRE};
-  unsigned mode = std::min(info[0].As<Napi::Number>().Uint32Value(), 2u);
-  gnutls_certificate_server_set_request(s, kModes[mode]);
+  ngtls::SetCertRequest(s, info[0].As<Napi::Number>().Uint32Value());
   return info.Env().Undefined();
-}
-
-// During the handshake: a peer that sent certificates must be trusted; one that sent none passes.
-static int VerifyIfSent(gnutls_session_t s) {
-  unsigned n = 0;
-  if (!gnutls_certificate_get_peers(s, &n) || n == 0) return 0;
-  unsigned status = 0;
-  int ret = gnutls_certificate_verify_peers2(s, &status);
-  return (ret < 0 || status != 0) ? GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR : 0;
 }
 
 // setVerifyCert(mode, hostname?): 0 off; 1 GnuTLS verifies the peer during the handshake and
@@ -348,16 +302,8 @@ static int VerifyIfSent(gnutls_session_t s) {
 Napi::Value Session::SetVerifyCert(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
   unsigned mode = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : (info[0].ToBoolean() ? 1 : 0);
-  if (mode == 2) {
-    gnutls_session_set_verify_function(s, VerifyIfSent);
-  } else if (mode == 1) {
-    std::string host;
-    bool has_host = info.Length() > 1 && info[1].IsString();
-    if (has_host) host = info[1].As<Napi::String>();
-    gnutls_session_set_verify_cert(s, has_host ? host.c_str() : nullptr, 0);
-  } else {
-    gnutls_session_set_verify_function(s, nullptr);
-  }
+  if (mode == 1 || mode == 2) ngtls::SetVerifyCert(info, s, mode);
+  else gnutls_session_set_verify_function(s, nullptr);
   return info.Env().Undefined();
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "record-queue.h"
+#include "session-common.h"
 
 namespace ngtls {
 class Addon;
@@ -36,24 +37,17 @@ class Session : public Napi::ObjectWrap<Session> {
   void Close();  // deferred while a call into GnuTLS is on the stack (see CallScope)
   gnutls_session_t Live(const Napi::CallbackInfo& info);  // throws when closed or closing
 
-  // Marks a call that runs GnuTLS (which may call back into JS, e.g. the PSK callback, where the
-  // user may destroy the socket): close() meanwhile only takes effect when the outermost scope
-  // ends, so gnutls_deinit() never runs under gnutls_handshake() on the same stack.
-  struct CallScope {
-    explicit CallScope(Session* s) : self(s) { self->depth_++; }
-    ~CallScope() {
-      if (--self->depth_ > 0) return;
-      if (self->close_pending_) self->Close();
-      else self->PublishState();
-    }
-    CallScope(const CallScope&) = delete;
-    CallScope& operator=(const CallScope&) = delete;
-    Session* self;
-  };
+  // Marks a call that runs GnuTLS (see CallDepthScope): close() meanwhile waits for the outermost.
+  friend class CallDepthScope<Session>;
+  using CallScope = CallDepthScope<Session>;
+  void OutermostCallDone() {
+    if (close_pending_) Close();
+    else PublishState();
+  }
   void PublishState();  // what JS reads from state_ after each call (see setStateArray)
   // Closes a session still alive when its environment (a worker thread) goes away.
   static void EnvCleanup(void* arg);
-  napi_env env_ = nullptr;  // set while the cleanup hook is registered
+  EnvHook env_hook_;
 
   static ssize_t Pull(gnutls_transport_ptr_t ptr, void* data, size_t len);
   static ssize_t PushVec(gnutls_transport_ptr_t ptr, const giovec_t* iov, int iovcnt);
@@ -63,7 +57,6 @@ class Session : public Napi::ObjectWrap<Session> {
   static int Keylog(gnutls_session_t s, const char* label, const gnutls_datum_t* secret);
   static int PskServer(gnutls_session_t s, const gnutls_datum_t* username, gnutls_datum_t* key);
   static int PskClient(gnutls_session_t s, gnutls_datum_t* username, gnutls_datum_t* key);
-  static int NoPskOffer(gnutls_datum_t* username, gnutls_datum_t* key);
   static int ClientHelloExtension(void* ctx, unsigned tls_id, const unsigned char* data, unsigned size);
   void NoteClientHello(const gnutls_datum_t* msg);
   static int DbStore(void* ptr, gnutls_datum_t key, gnutls_datum_t data);
@@ -130,9 +123,7 @@ class Session : public Napi::ObjectWrap<Session> {
   bool external_cache_ = false;  // session-ID cache lives in JS (newSession/resumeSession)
   std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> stored_;  // to hand to JS
   std::pair<std::vector<uint8_t>, std::vector<uint8_t>> resume_;               // from JS
-  gnutls_psk_server_credentials_t psk_server_ = nullptr;
-  gnutls_psk_client_credentials_t psk_client_ = nullptr;
-  Napi::FunctionReference psk_cb_;
+  PskCredentials psk_;
   std::vector<uint8_t> ocsp_response_;  // stapled when the client asks (server)
   bool status_requested_ = false;       // the ClientHello carried status_request (server)
   bool client_alpn_seen_ = false;       // the ClientHello carried ALPN (server)
