@@ -25,6 +25,10 @@ export interface DTLSServer {
   addListener<E extends string | symbol>(event: E & EventName<DTLSServerEvents, E>, listener: Listener<DTLSServerEvents, E>): this;
   /** Removes a listener (as `off`). */
   removeListener<E extends string | symbol>(event: E & EventName<DTLSServerEvents, E>, listener: Listener<DTLSServerEvents, E>): this;
+  /** Adds a listener before the others. */
+  prependListener<E extends string | symbol>(event: E & EventName<DTLSServerEvents, E>, listener: Listener<DTLSServerEvents, E>): this;
+  /** Adds a one-time listener before the others. */
+  prependOnceListener<E extends string | symbol>(event: E & EventName<DTLSServerEvents, E>, listener: Listener<DTLSServerEvents, E>): this;
   /** Emits an event with its typed arguments. */
   emit<E extends string | symbol>(event: E & EventName<DTLSServerEvents, E>, ...args: EmitArgs<DTLSServerEvents, E>): boolean;
 }

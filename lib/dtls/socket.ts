@@ -65,6 +65,10 @@ export interface DTLSSocket {
   addListener<E extends string | symbol>(event: E & EventName<DTLSSocketEvents, E>, listener: Listener<DTLSSocketEvents, E>): this;
   /** Removes a listener (as `off`). */
   removeListener<E extends string | symbol>(event: E & EventName<DTLSSocketEvents, E>, listener: Listener<DTLSSocketEvents, E>): this;
+  /** Adds a listener before the others. */
+  prependListener<E extends string | symbol>(event: E & EventName<DTLSSocketEvents, E>, listener: Listener<DTLSSocketEvents, E>): this;
+  /** Adds a one-time listener before the others. */
+  prependOnceListener<E extends string | symbol>(event: E & EventName<DTLSSocketEvents, E>, listener: Listener<DTLSSocketEvents, E>): this;
   /** Emits an event with its typed arguments. */
   emit<E extends string | symbol>(event: E & EventName<DTLSSocketEvents, E>, ...args: EmitArgs<DTLSSocketEvents, E>): boolean;
 }
