@@ -110,6 +110,12 @@ export function opensslError(r: LocalReason, extra?: TLSErrorDetails): TLSError 
   return new TLSError(shortMessage(o), { ...extra, openssl: o });
 }
 
+/** `err` as a TLSError: itself when it is one, else wrapped (its message, `code`, itself as `cause`). */
+export function asTLSError(err: unknown, code?: string): TLSError {
+  if (err instanceof TLSError) return err;
+  return new TLSError(String((err as Error | undefined)?.message ?? err), code === undefined ? { cause: err } : { code, cause: err });
+}
+
 /**
  * An error with Node's own code (`ERR_TLS_*`, `ECONNRESET`, ...) and no GnuTLS code behind it.
  * `ERR_*` codes read `Error [CODE]: message` in the stack and String(), as Node's NodeErrors do.

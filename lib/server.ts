@@ -5,7 +5,7 @@ import { SecureContext, SecureContextLike, SecureContextOptions, contextFor, cre
 import { SNICallback, TLSSocket, TLSSocketOptions } from './tls-socket';
 import type { EmitArgs, EventName, Listener, ServerEvents } from './events';
 import type { ServerPskCallback } from './features';
-import { TLSError, nodeError } from './errors';
+import { asTLSError } from './errors';
 import { maxHandshakeSize } from './client-hello';
 import { codedError } from './validate';
 import { invalidArgValue, validateBufferLike, validateServerOptions } from './validate';
@@ -157,7 +157,7 @@ export class Server extends net.Server {
       });
     } catch (err) {
       raw.destroy();
-      const e = err instanceof TLSError ? err : new TLSError(String((err as Error)?.message ?? err), { code: 'ERR_TLS_SETUP', cause: err });
+      const e = asTLSError(err, 'ERR_TLS_SETUP');
       this.emit('tlsClientError', e, raw as TLSSocket); // no TLSSocket could be made (see ServerEvents)
       return;
     }

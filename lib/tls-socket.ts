@@ -5,7 +5,7 @@
 import { Duplex } from 'stream';
 import * as net from 'net';
 import { ALERT_LEVEL, SFLAGS } from './constants';
-import { TLSError, nodeError } from './errors';
+import { asTLSError, nodeError } from './errors';
 import { validateFunction, validateObject } from './validate';
 import { contextFor } from './secure-context';
 import { appendKeylog, keylogFile } from './features';
@@ -20,7 +20,7 @@ import { maxHandshakeSize } from './client-hello';
 import { OperationQueue } from './operation-queue';
 import { AuthorizationError, SocketBase } from './socket-base';
 import { ShutdownState } from './shutdown';
-import { WritePath, WriteCallback } from './write-path';
+import { WritePath, WriteCallback, plainChunk } from './write-path';
 import { announceNewSessions, emitSessionData } from './session-events';
 import { TLSSocketOptions, helloHooks, operationsConfig, sessionSpec, verifyOptions } from './socket-options';
 
@@ -409,18 +409,14 @@ export class TLSSocket extends SocketBase {
 
   // ---- writing ---------------------------------------------------------------------------------
 
-  // net.Socket keeps strings as they were written (decodeStrings: false).
   /** @internal */
   override _write(chunk: Buffer | string, enc: BufferEncoding, cb: WriteCallback): void {
-    this._writes.write([typeof chunk === 'string' ? Buffer.from(chunk, enc) : chunk], cb);
+    this._writes.write([plainChunk(chunk, enc)], cb);
   }
 
   /** @internal */
   override _writev(chunks: Array<{ chunk: Buffer | string; encoding: BufferEncoding }>, cb: WriteCallback): void {
-    this._writes.write(
-      chunks.map((c) => (typeof c.chunk === 'string' ? Buffer.from(c.chunk, c.encoding) : c.chunk)),
-      cb,
-    );
+    this._writes.write(chunks.map((c) => plainChunk(c.chunk, c.encoding)), cb);
   }
 
   /** @internal */
@@ -474,15 +470,10 @@ export class TLSSocket extends SocketBase {
     this.destroy(err);
   }
 
-  /**
-   * A server's socket belongs to the application from 'secureConnection' on; errors before it (a
-   * client rejected after the handshake, too) go to 'tlsClientError', from the socket's own 'error'
-   * listener as Node's server reports them: the socket is destroyed by then.
-   */
+  /** Errors before 'secureConnection' (a client rejected after the handshake too) go to 'tlsClientError',
+   * from the socket's own 'error' listener as on Node's server: the socket is destroyed by then. */
   private _clientError(err: Error): void {
-    if (this._announced || !this._server) return;
-    const tlsErr = err instanceof TLSError ? err : new TLSError(err.message, { code: (err as { code?: string }).code ?? 'ERR_TLS_TRANSPORT', cause: err });
-    this._server.emit('tlsClientError', tlsErr, this);
+    if (!this._announced) this._server?.emit('tlsClientError', asTLSError(err, (err as { code?: string }).code ?? 'ERR_TLS_TRANSPORT'), this);
   }
 
   /** @internal */

@@ -39,6 +39,11 @@ function ciphertextSlab(length: number): { buf: Buffer; used: number } {
 
 const destroyedError = (): Error => nodeError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed');
 
+/** A written chunk as bytes (net.Socket keeps strings as they were written: decodeStrings false). */
+export function plainChunk(chunk: Buffer | string, encoding: BufferEncoding): Buffer {
+  return typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
+}
+
 export class WritePath {
   private pending: Array<{ chunks: Buffer[]; cb: WriteCallback }> = [];
   private pendingFinal: WriteCallback | null = null;

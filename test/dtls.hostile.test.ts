@@ -51,6 +51,23 @@ beforeAll(async () => {
   hello = await captureClientHello();
 });
 
+
+/**
+ * A relay socket in front of the server at `port`: what reaches it is sent on to the server from
+ * one other socket, and the server's answers go back to the last sender. Everyone behind it
+ * shares one address, as the server sees them.
+ */
+async function relay(port: number): Promise<{ front: dgram.Socket; back: dgram.Socket }> {
+  const front = await udp();
+  const back = await udp();
+  let client: dgram.RemoteInfo | null = null;
+  front.on('message', (m, r) => {
+    client = r;
+    back.send(m, port, '127.0.0.1');
+  });
+  back.on('message', (m) => client && front.send(m, client.port, client.address));
+  return { front, back };
+}
 test('cookie exchange: a ClientHello gets a HelloVerifyRequest and no state; its cookie from another port does not count', async () => {
   const server = echoServer();
   const port = await bindServer(server);
@@ -150,14 +167,7 @@ test('10,000+ random and mutated datagrams at the port and inside an association
   });
   const port = await bindServer(server);
   // A client whose datagrams pass through a relay, so garbage can come from its own address.
-  const front = await udp();
-  const back = await udp();
-  let client: dgram.RemoteInfo | null = null;
-  front.on('message', (m, r) => {
-    client = r;
-    back.send(m, port, '127.0.0.1');
-  });
-  back.on('message', (m) => client && front.send(m, client.port, client.address));
+  const { front, back } = await relay(port);
   const c = trackedDtls(connect({ host: '127.0.0.1', port: front.address().port, servername: 'localhost', ca: fixture('ca.pem') }));
   const got = messages(c);
   await once(c, 'secureConnect');
@@ -278,14 +288,7 @@ test('a client that restarts from the same address and port: its new handshake, 
   const server = echoServer();
   const port = await bindServer(server);
   // Both clients reach the server through one relay socket: to the server they share an address.
-  const front = await udp();
-  const back = await udp();
-  let client: dgram.RemoteInfo | null = null;
-  front.on('message', (m, r) => {
-    client = r;
-    back.send(m, port, '127.0.0.1');
-  });
-  back.on('message', (m) => client && front.send(m, client.port, client.address));
+  const { front } = await relay(port);
   const peers: DTLSSocket[] = [];
   server.on('secureConnection', (s) => peers.push(s));
   const opts = { host: '127.0.0.1', port: front.address().port, servername: 'localhost', ca: fixture('ca.pem') };

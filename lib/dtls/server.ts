@@ -4,7 +4,7 @@ import * as dgram from 'dgram';
 import { EventEmitter } from 'events';
 import * as net from 'net';
 import type { AddressInfo } from 'net';
-import { TLSError, nodeError } from '../errors';
+import { asTLSError, nodeError } from '../errors';
 import type { SecureContext } from '../secure-context';
 import { codedError, validateFunction } from '../validate';
 import type { EmitArgs, EventName, Listener } from '../events';
@@ -207,15 +207,15 @@ export class DTLSServer extends EventEmitter {
           s.setPrestate(prestate);
           return s;
         },
-        onOrphanError: (_sock, err) => this.emit('clientError', err instanceof TLSError ? err : new TLSError(err.message, { code: 'ERR_DTLS', cause: err }), rinfo),
+        onOrphanError: (_sock, err) => this.emit('clientError', asTLSError(err, 'ERR_DTLS'), rinfo),
         onHandshake: (sock, err) => {
           this._halfOpen.delete(sock);
-          if (err) this.emit('clientError', err instanceof TLSError ? err : new TLSError(err.message, { code: 'ERR_DTLS', cause: err }), rinfo);
+          if (err) this.emit('clientError', asTLSError(err, 'ERR_DTLS'), rinfo);
           else this.emit('secureConnection', sock);
         },
       });
     } catch (err) {
-      this.emit('clientError', err instanceof TLSError ? err : new TLSError(String((err as Error).message), { cause: err }), rinfo);
+      this.emit('clientError', asTLSError(err), rinfo);
       return;
     }
     this._peers.set(key, socket);

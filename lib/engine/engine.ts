@@ -11,7 +11,7 @@ import { failureAlert, failureSituation } from './alerts';
 import { TLSError, gnutlsError } from '../errors';
 import type { SecureContext } from '../secure-context';
 import { SessionSpec, createSession } from './session-setup';
-import { Operations, Operation } from './operations';
+import { Operations } from './operations';
 import { RecordHeaders, firstRecord } from './record-headers';
 import type { Item, Step } from './step';
 

@@ -25,6 +25,23 @@ interface Case {
 }
 
 /** One connection: whether it was made, and if so the suite and protocol each end reports. */
+/**
+ * Records whether the client's handshake succeeded (and then its state), and waits for both ends
+ * to close. The server ends the connection once it has read its side: closing first would race it.
+ */
+async function clientOutcome(t: Trace, sock: tls.TLSSocket, server: tls.Server): Promise<void> {
+  const outcome = await new Promise<string>((resolve) => {
+    sock.once('secureConnect', () => resolve('secureConnect'));
+    sock.once('error', () => resolve('error'));
+  });
+  t.push(`client ${outcome}`);
+  if (outcome === 'secureConnect') state(t, 'client', sock);
+  sock.resume();
+  await closed(sock);
+  await settle(50);
+  await close(server);
+}
+
 function handshake(name: string, c: Case): void {
   differential(name, async ({ server: S, client: C }, t) => {
     const server = S.createServer({ ...serverOpts, ciphers: c.server, ...c.serverOptions }, (s) => {
@@ -34,17 +51,7 @@ function handshake(name: string, c: Case): void {
     server.on('tlsClientError', () => t.push('server tlsClientError'));
     const port = await listen(server);
     const sock = C.connect({ port, host: '127.0.0.1', servername: 'localhost', ca, ...c.client });
-    const outcome = await new Promise<string>((resolve) => {
-      sock.once('secureConnect', () => resolve('secureConnect'));
-      sock.once('error', () => resolve('error'));
-    });
-    t.push(`client ${outcome}`);
-    if (outcome === 'secureConnect') state(t, 'client', sock);
-    // The server ends the connection once it has read its side: closing first would race it.
-    sock.resume();
-    await closed(sock);
-    await settle(50);
-    await close(server);
+    await clientOutcome(t, sock, server);
   });
 }
 
@@ -177,16 +184,7 @@ function pskHandshake(name: string, serverCiphers: string, client: tls.Connectio
     server.on('tlsClientError', () => t.push('server tlsClientError'));
     const port = await listen(server);
     const sock = C.connect({ port, host: '127.0.0.1', checkServerIdentity: () => undefined, pskCallback: () => ({ psk: key, identity: 'id' }), ...client });
-    const outcome = await new Promise<string>((resolve) => {
-      sock.once('secureConnect', () => resolve('secureConnect'));
-      sock.once('error', () => resolve('error'));
-    });
-    t.push(`client ${outcome}`);
-    if (outcome === 'secureConnect') state(t, 'client', sock);
-    sock.resume();
-    await closed(sock);
-    await settle(50);
-    await close(server);
+    await clientOutcome(t, sock, server);
   });
 }
 
