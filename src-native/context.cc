@@ -107,23 +107,25 @@ static gnutls_priority_t ParsePriority(Napi::Env env, const std::string& str) {
   return p;
 }
 
-// setPriority(str[, serverStr]): parses once; serverStr, when given, is what server sessions use.
+// setPriority(str[, serverStr]): parses str once; serverStr, when given, is what server sessions
+// use (it is str with tokens appended, parsed when a server session first needs it).
 Napi::Value Context::SetPriority(const Napi::CallbackInfo& info) {
   gnutls_priority_t p = ParsePriority(info.Env(), info[0].As<Napi::String>());
-  gnutls_priority_t sp = nullptr;
-  if (info.Length() > 1 && info[1].IsString()) {
-    try {
-      sp = ParsePriority(info.Env(), info[1].As<Napi::String>());
-    } catch (...) {
-      gnutls_priority_deinit(p);
-      throw;
-    }
-  }
   if (priority_) gnutls_priority_deinit(priority_);
   if (server_priority_) gnutls_priority_deinit(server_priority_);
   priority_ = p;
-  server_priority_ = sp;
+  server_priority_ = nullptr;
+  server_priority_str_ = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string();
   return info.Env().Undefined();
+}
+
+gnutls_priority_t Context::server_priority() {
+  if (!server_priority_ && !server_priority_str_.empty()) {
+    // str parsed, so str plus removals does too; should it not, servers keep str's priorities.
+    if (gnutls_priority_init(&server_priority_, server_priority_str_.c_str(), nullptr) < 0) server_priority_ = nullptr;
+    server_priority_str_.clear();
+  }
+  return server_priority_ ? server_priority_ : priority_;
 }
 
 // addTrust(buf): PEM (one or many) or DER CA certificates; returns how many were added.

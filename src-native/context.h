@@ -24,8 +24,8 @@ class Context : public Napi::ObjectWrap<Context> {
   gnutls_certificate_credentials_t creds() const { return creds_; }
   gnutls_priority_t priority() const { return priority_; }
   // What server sessions use: the priority without what only a client may offer (DHE without
-  // dhparam), else the same.
-  gnutls_priority_t server_priority() const { return server_priority_ ? server_priority_ : priority_; }
+  // dhparam), else the same. Parsed on first use: a client context never needs it.
+  gnutls_priority_t server_priority();
   const gnutls_datum_t* ticket_key() const { return ticket_key_.data ? &ticket_key_ : nullptr; }
 
   // TLS 1.2 session-ID cache for servers made from this context (GnuTLS db callbacks).
@@ -55,6 +55,7 @@ class Context : public Napi::ObjectWrap<Context> {
   gnutls_certificate_credentials_t creds_ = nullptr;
   gnutls_priority_t priority_ = nullptr;
   gnutls_priority_t server_priority_ = nullptr;
+  std::string server_priority_str_;  // set by setPriority, parsed by server_priority()
   gnutls_datum_t ticket_key_ = {nullptr, 0};
   gnutls_dh_params_t dh_params_ = nullptr;  // given DH group (dhparam); the credentials point to it
   std::vector<std::unique_ptr<std::string>> pins_;  // PINs of token keys, read by GnuTLS at signing

@@ -56,7 +56,7 @@ DtlsSession::DtlsSession(const Napi::CallbackInfo& info)
   InitSession(env, &session_, is_server_, GNUTLS_DATAGRAM, addon_, &env_hook_, EnvCleanup, this, Pull, PullTimeout);
   gnutls_transport_set_push_function(session_, Push);
   int ret = gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, ctx->creds());
-  if (ret >= 0) ret = gnutls_priority_set(session_, ctx->priority());
+  if (ret >= 0) ret = gnutls_priority_set(session_, is_server_ ? ctx->server_priority() : ctx->priority());
   if (ret < 0) {
     Close();  // a throwing constructor gets no destructor call
     ThrowGnutls(env, ret, "DTLS session setup");
