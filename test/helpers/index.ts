@@ -146,23 +146,17 @@ export async function opensslServer(args: string[]): Promise<Peer & { port: numb
 
 export function once<T = unknown>(emitter: NodeJS.EventEmitter, event: string, timeoutMs = 15000): Promise<T> {
   return new Promise((resolve, reject) => {
-    const onError = (e: Error): void => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for '${event}'`)), timeoutMs);
+    emitter.once(event, (v: T) => {
       clearTimeout(timer);
-      emitter.removeListener(event, onEvent);
-      reject(e);
-    };
-    const onEvent = (v: T): void => {
-      clearTimeout(timer);
-      if (event !== 'error') emitter.removeListener('error', onError);
       resolve(v);
-    };
-    const timer = setTimeout(() => {
-      emitter.removeListener(event, onEvent);
-      if (event !== 'error') emitter.removeListener('error', onError);
-      reject(new Error(`timed out waiting for '${event}'`));
-    }, timeoutMs);
-    emitter.once(event, onEvent);
-    if (event !== 'error') emitter.once('error', onError);
+    });
+    if (event !== 'error') {
+      emitter.once('error', (e: Error) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    }
   });
 }
 
