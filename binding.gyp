@@ -9,6 +9,7 @@
         "src-native/record-queue.cc",
         "src-native/session.cc",
         "src-native/session-io.cc",
+        "src-native/session-fd.cc",
         "src-native/session-extras.cc",
         "src-native/session-info.cc",
         "src-native/session-common.cc",

@@ -72,8 +72,21 @@ export interface NativeSession {
    * stopping code and the rest are in the state array (setStateArray).
    */
   receive(chunk: Buffer | undefined, plain: Buffer, offset: number, max: number): number;
-  /** [code, event bits (JS clears them), output() bytes, takeKeylog() lines, queued input bytes]. */
+  /**
+   * Int32Array(7): [code, event bits (JS clears them), output() bytes, takeKeylog() lines, queued
+   * input bytes, ciphertext waiting for the attached descriptor, its write errno (negative)].
+   */
   setStateArray(state: Int32Array): void;
+  /**
+   * Fd fast path: ciphertext from now on goes to and comes from a duplicate of `fd`, polled
+   * natively; `callback(kind, value)`: 1 input queued (value bytes), 2 EOF, 3 read error
+   * (-errno), 4 writes drained, 5 write error (-errno). 0, or a negative errno.
+   */
+  attachFd(fd: number, callback: (kind: number, value: number) => void): number;
+  /** Poll the attached descriptor for input (true) or not. */
+  fdRead(on: boolean): void;
+  /** Whether the attached descriptor's poll handle keeps the event loop alive. */
+  fdRef(on: boolean): void;
   send(data: Buffer | Buffer[]): number;
   /** Ciphertext into slab[offset..] as far as it fits: that byte count, or a GnuTLS code (< 0); the rest is in output(). */
   send(data: Buffer | Buffer[], slab: Buffer, offset: number): number;

@@ -11,11 +11,13 @@
 import type { Duplex } from 'stream';
 import { nodeError } from './errors';
 import type { Engine, Step } from './engine/engine';
+import type { FdPath } from './fd-path';
 
 /** What the state machine needs of its socket. */
 export interface ShutdownHost {
   readonly socket: Duplex;
   readonly engine: Engine;
+  readonly fd: FdPath;
   readonly destroyed: boolean;
   readonly readableEnded: boolean;
   readonly writableEnded: boolean;
@@ -123,6 +125,7 @@ export class ShutdownState {
       return;
     }
     this.s.apply(e.shutdown());
-    t.end(() => cb());
+    // The FIN follows what the fd fast path still has to write.
+    this.s.fd.whenDrained(() => t.end(() => cb()));
   }
 }

@@ -7,6 +7,7 @@ import { X509Certificate } from 'crypto';
 import { Duplex } from 'stream';
 import type { Engine } from './engine/engine';
 import { nodeError } from './errors';
+import { SFLAGS } from './constants';
 import { nativeCodedError, validateBufferLike, validateInteger, validateString } from './validate';
 import { CHANNEL_BINDINGS, ChannelBindingType, PeerPublicKey, peerPublicKey } from './features';
 import { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters, cipherOf, ephemeralKeyInfo, negotiatedParameters, protocolName } from './negotiated';
@@ -45,6 +46,7 @@ export abstract class SocketBase extends net.Socket {
   /** The Duplex carrying the ciphertext. */
   readonly socket: Duplex;
   protected abstract _engine: Engine;
+  protected abstract _options: { postHandshakeAuth?: boolean };
   protected abstract readonly _writes: WritePath;
   protected readonly _isServer: boolean;
   /** Plaintext bytes pushed to the reader / accepted from writers (Node's bytesRead/bytesWritten for TLS). */
@@ -109,13 +111,18 @@ export abstract class SocketBase extends net.Socket {
 
   override ref(): this {
     this._net.ref?.call(this.socket);
+    this._refChanged(true);
     return this;
   }
 
   override unref(): this {
     this._net.unref?.call(this.socket);
+    this._refChanged(false);
     return this;
   }
+
+  /** Whether the socket keeps the event loop alive (ref/unref), for handles of its own. */
+  protected _refChanged(_on: boolean): void {}
 
   /** Restarts the idle timer of setTimeout() (net.Socket's own), on traffic in either direction. */
   protected _activity(): void {
@@ -275,6 +282,14 @@ export abstract class SocketBase extends net.Socket {
     const e = this._live;
     if (!e) return null;
     return peerPublicKey(e.info!.peerCertType, e.session.peerCertificates()[0]);
+  }
+
+  /** Server: the client advertised TLS 1.3 post-handshake auth. Client: we advertised it. */
+  get postHandshakeAuthEnabled(): boolean {
+    const e = this._engine;
+    if (!e.info || e.closed) return false;
+    if (!this._isServer) return this._options.postHandshakeAuth ?? e.ctx.hasCertificate;
+    return (e.session.info().flags & SFLAGS.POST_HANDSHAKE_AUTH) !== 0;
   }
 
   /** GnuTLS's safe-renegotiation status (RFC 5746) for this session. */

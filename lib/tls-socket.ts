@@ -21,6 +21,7 @@ import { OperationQueue } from './operation-queue';
 import { AuthorizationError, SocketBase } from './socket-base';
 import { ShutdownState } from './shutdown';
 import { WritePath, WriteCallback, plainChunk } from './write-path';
+import { FdPath } from './fd-path';
 import { announceNewSessions, emitSessionData } from './session-events';
 import { TLSSocketOptions, helloHooks, operationsConfig, sessionSpec, verifyOptions } from './socket-options';
 
@@ -62,6 +63,8 @@ export class TLSSocket extends SocketBase {
   private readonly _shutdown: ShutdownState;
   private readonly _keylogFile: string | undefined;
   protected readonly _writes: WritePath;
+  /** @internal The fd fast path (write-path.ts, shutdown.ts). */
+  readonly fd: FdPath;
   private _handshakeTimer: NodeJS.Timeout | null = null;
   private _failed = false;
   /** Server: 'secureConnection' was emitted (before it, errors go to 'tlsClientError'). */
@@ -99,6 +102,11 @@ export class TLSSocket extends SocketBase {
     this._engine = new Engine(spec, ctx, this.readableHighWaterMark);
     this._engine.ops.config = operationsConfig(options, this);
     this._writes = new WritePath(this);
+    this.fd = new FdPath(this, {
+      input: () => !this.destroyed && (this._activity(), this._apply(this._engine.receive(undefined))),
+      released: () => !this.destroyed && this._updateFlow(),
+      error: (err) => this._shutdown.transportError(err),
+    });
     this._ops = new OperationQueue(() => this._engine, (step) => this._apply(step));
     this._shutdown = new ShutdownState(this);
     this.on('newListener', (ev: string | symbol) => {
@@ -180,6 +188,7 @@ export class TLSSocket extends SocketBase {
       this._draining = false;
     }
     if (!this.destroyed) {
+      this.fd.tryAttach();
       this._shutdown.settle();
       this._updateFlow();
     }
@@ -249,7 +258,10 @@ export class TLSSocket extends SocketBase {
     const e = this._engine;
     // After the peer's close_notify the transport still has its EOF and close to deliver.
     const hold = (e.paused && !e.peerClosed) || e.awaitingAnswer || this._holdingTransport;
-    if (hold) this.socket.pause();
+    // On the fd fast path until the peer's close_notify; then the transport reads its EOF.
+    if (e.peerClosed) this.fd.release();
+    if (this.fd.reading) this.fd.read(!hold);
+    else if (hold) this.socket.pause();
     else if (!this._shutdown.transportDone) this.socket.resume();
   }
 
@@ -258,6 +270,10 @@ export class TLSSocket extends SocketBase {
   holdTransport(hold: boolean): void {
     this._holdingTransport = hold;
     this._updateFlow();
+  }
+
+  protected override _refChanged(on: boolean): void {
+    this.fd.ref(on);
   }
 
   /** @internal HelloHost: the engine, as the pipeline sees it. */
@@ -359,14 +375,6 @@ export class TLSSocket extends SocketBase {
   /** Whether a reauth() is in flight: data emitted now was sent before the peer re-authenticated. */
   get reauthPending(): boolean {
     return this._reauthRunning;
-  }
-
-  /** Server: the client advertised TLS 1.3 post-handshake auth. Client: we advertised it. */
-  get postHandshakeAuthEnabled(): boolean {
-    const e = this._engine;
-    if (!e.info || e.closed) return false;
-    if (!this._isServer) return this._options.postHandshakeAuth ?? e.ctx.hasCertificate;
-    return (e.session.info().flags & SFLAGS.POST_HANDSHAKE_AUTH) !== 0;
   }
 
   /**
@@ -481,7 +489,9 @@ export class TLSSocket extends SocketBase {
     (this as { connecting: boolean }).connecting = false;
     if (this._handshakeTimer) clearTimeout(this._handshakeTimer);
     this._handshakeTimer = null;
-    this._writes.fail(err ?? nodeError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'));
+    const writeErr = err ?? nodeError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed');
+    this._writes.fail(writeErr);
+    this.fd.fail(writeErr);
     this._engine.destroy();
     this._ops.close(err ?? nodeError('ERR_SOCKET_CLOSED', 'socket closed during the operation'));
     const t = this.socket;

@@ -5,6 +5,7 @@
 import type { Duplex } from 'stream';
 import { gnutlsError, nodeError } from './errors';
 import type { Engine, Step } from './engine/engine';
+import type { FdPath } from './fd-path';
 
 export type WriteCallback = (err?: Error | null) => void;
 
@@ -13,6 +14,8 @@ export interface WriteHost {
   readonly engine: Engine;
   readonly socket: Duplex;
   readonly destroyed: boolean;
+  /** The fd fast path (when attached, ciphertext goes to the descriptor natively). */
+  readonly fd: FdPath;
   apply(step: Step): void;
   /** Traffic: restarts the idle timer. */
   activity(): void;
@@ -102,9 +105,11 @@ export class WritePath {
       cb(this.h.writeError());
       return;
     }
-    const slab = ciphertextSlab(length);
-    const r = e.write(data, slab.buf, slab.used);
-    slab.used += r.used;
+    this.h.fd.tryAttach();
+    const fd = this.h.fd.attached;
+    const slab = fd ? null : ciphertextSlab(length);
+    const r = e.write(data, slab?.buf ?? null, slab?.used ?? 0);
+    if (slab) slab.used += r.used;
     if (r.code < 0) {
       const err = gnutlsError(r.code, e.lastAlert(), 'write failed');
       this.h.apply(r.step);
@@ -112,17 +117,18 @@ export class WritePath {
       return;
     }
     this.h.activity();
+    const done: WriteCallback = (err) => cb(err && this.h.endedByPeerLeaving(err) ? null : err);
     const out = r.step.out;
-    if (out.length === 0) {
-      process.nextTick(cb);
-      return;
+    if (fd) this.h.fd.afterWrite(done);
+    else if (out.length === 0) process.nextTick(cb);
+    else {
+      for (let i = 0; i < out.length - 1; i++) t.write(out[i]);
+      t.write(out[out.length - 1], (err) => {
+        if (err) done(err);
+        else if (t.writableNeedDrain) t.once('drain', () => cb());
+        else cb();
+      });
     }
-    for (let i = 0; i < out.length - 1; i++) t.write(out[i]);
-    t.write(out[out.length - 1], (err) => {
-      if (err) cb(this.h.endedByPeerLeaving(err) ? null : err);
-      else if (t.writableNeedDrain) t.once('drain', () => cb());
-      else cb();
-    });
     if (r.step.items.length) this.h.apply({ out: [], items: r.step.items });
   }
 

@@ -20,6 +20,11 @@ class Addon : public Napi::Addon<Addon> {
   // Decrypt scratch shared by this environment's sessions (all calls run on its JS thread, one at
   // a time), so an idle session holds no plaintext buffer of its own.
   std::vector<uint8_t> recv_scratch;
+  // Ciphertext read from attached descriptors (session-fd.cc), decrypted before the next read.
+  std::vector<uint8_t> fd_read_buf;
+  // Ciphertext of one send() on an attached descriptor, written when it ends (session-fd.cc).
+  std::vector<uint8_t> fd_batch;
+  const void* fd_batch_owner = nullptr;
 
   static Addon* Of(Napi::Env env) { return env.GetInstanceData<Addon>(); }
 

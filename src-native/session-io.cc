@@ -40,6 +40,7 @@ ssize_t Session::PushVec(gnutls_transport_ptr_t ptr, const giovec_t* iov, int io
   Session* self = static_cast<Session*>(ptr);
   size_t total = 0;
   for (int i = 0; i < iovcnt; i++) total += iov[i].iov_len;
+  if (self->fd_ >= 0) return self->PushFd(iov, iovcnt, total);
   // During send(data, slab, offset): straight into the JS slab while everything fits (and nothing
   // is queued before it, so that the order on the wire holds).
   if (self->direct_ && self->out_.empty() && self->direct_used_ + total <= self->direct_cap_) {
@@ -196,15 +197,17 @@ Napi::Value Session::Receive(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(got));
 }
 
-// setStateArray(Int32Array(5)): where receive(), send() and handshake() leave [code, event bits
+// setStateArray(Int32Array(7)): where receive(), send() and handshake() leave [code, event bits
 // (JS clears them), bytes waiting in output(), lines waiting in takeKeylog(), input bytes not yet
-// decrypted (fed ciphertext plus plaintext GnuTLS holds)].
+// decrypted (fed ciphertext plus plaintext GnuTLS holds), ciphertext waiting for the attached
+// descriptor, the errno of a failed write to it (negative)].
 Napi::Value Session::SetStateArray(const Napi::CallbackInfo& info) {
   Live(info);
   auto arr = info[0].As<Napi::Int32Array>();
-  if (arr.ElementLength() < 5) throw Napi::RangeError::New(info.Env(), "setStateArray: needs 5 elements");
+  if (arr.ElementLength() < 7) throw Napi::RangeError::New(info.Env(), "setStateArray: needs 7 elements");
   state_ref_ = Napi::Persistent(arr);
   state_ = arr.Data();
+  state_len_ = arr.ElementLength();
   return info.Env().Undefined();
 }
 
@@ -217,6 +220,8 @@ void Session::PublishState() {
   size_t queued = in_.Pending();
   if (session_) queued += gnutls_record_check_pending(session_);
   state_[4] = static_cast<int32_t>(std::min<size_t>(queued, INT32_MAX));
+  state_[5] = static_cast<int32_t>(std::min<size_t>(fd_out_.size() - fd_out_off_, INT32_MAX));
+  state_[6] = -fd_error_;
 }
 
 // send(buf | buf[]): encrypts everything (records corked together); returns bytes or a code.
@@ -246,6 +251,7 @@ Napi::Value Session::Send(const Napi::CallbackInfo& info) {
     Session* self;
     ~Reset() { self->direct_ = nullptr; }
   } reset{this};
+  FdBatch batch(this);  // attached: the records go out in one write when this returns
   bool cork = bufs.size() > 1;
   if (cork) gnutls_record_cork(s);
   double total = 0;

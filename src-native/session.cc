@@ -68,6 +68,9 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("setOcspResponse", &Session::SetOcspResponse),
                                       InstanceMethod("channelBinding", &Session::ChannelBinding),
                                       InstanceMethod("noCommonVersion", &Session::NoCommonVersion),
+                                      InstanceMethod("attachFd", &Session::AttachFd),
+                                      InstanceMethod("fdRead", &Session::FdRead),
+                                      InstanceMethod("fdRef", &Session::FdRef),
                                   });
   addon->session_ctor = Napi::Persistent(fn);
   return fn;
@@ -100,6 +103,7 @@ Session::Session(const Napi::CallbackInfo& info)
 void Session::EnvCleanup(void* arg) {
   Session* self = static_cast<Session*>(arg);
   self->depth_ = 0;  // the environment is going away: no call of this session is running
+  self->env_gone_ = true;
   self->Close();
 }
 
@@ -111,6 +115,7 @@ Session::~Session() {
 void Session::Close() {
   if (CloseDeferred(depth_, close_pending_)) return;
   env_hook_.Remove();
+  DetachFd();
   if (!state_ref_.IsEmpty()) state_ref_.Reset();
   state_ = nullptr;
   if (!session_) return;

@@ -4,8 +4,11 @@
 #pragma once
 #include <napi.h>
 #include <gnutls/gnutls.h>
+#include <sys/uio.h>
+#include <uv.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +19,7 @@
 namespace ngtls {
 class Addon;
 class Context;
+struct FdPoll;
 
 class Session : public Napi::ObjectWrap<Session> {
  public:
@@ -111,6 +115,30 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value SetOcspResponse(const Napi::CallbackInfo& info);
   Napi::Value ChannelBinding(const Napi::CallbackInfo& info);
   Napi::Value NoCommonVersion(const Napi::CallbackInfo& info);
+  // session-fd.cc: the fd fast path (ciphertext on a duplicate of the transport's descriptor)
+  Napi::Value AttachFd(const Napi::CallbackInfo& info);
+  Napi::Value FdRead(const Napi::CallbackInfo& info);
+  Napi::Value FdRef(const Napi::CallbackInfo& info);
+  void DetachFd();
+  class FdBatch {
+   public:
+    explicit FdBatch(Session* s);
+    ~FdBatch();
+    FdBatch(const FdBatch&) = delete;
+    FdBatch& operator=(const FdBatch&) = delete;
+
+   private:
+    Session* s_;
+    bool active_ = false;
+  };
+  void UpdatePoll();
+  ssize_t SendFd(const struct iovec* iov, int iovcnt);
+  ssize_t PushFd(const giovec_t* iov, int iovcnt, size_t total);
+  bool FlushFd();
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  void HandlePoll(int status, int events);
+  void ReadFd(Napi::Value* thrown);
+  void Notify(int kind, double value, Napi::Value* thrown);
 
   Addon* addon_;
   gnutls_session_t session_ = nullptr;
@@ -146,8 +174,23 @@ class Session : public Napi::ObjectWrap<Session> {
   uint32_t tickets_received_ = 0;  // NewSessionTickets since the last takeTicketCount()
   int depth_ = 0;               // CallScopes on the stack
   bool close_pending_ = false;  // close() was asked for while depth_ > 0
-  Napi::Reference<Napi::Int32Array> state_ref_;  // [code, events, output bytes, keylog lines, queued input]
+  // [code, events, output bytes, keylog lines, queued input, bytes waiting for the fd, fd write error]
+  Napi::Reference<Napi::Int32Array> state_ref_;
   int32_t* state_ = nullptr;
+  size_t state_len_ = 0;
+  int fd_ = -1;                  // the duplicate descriptor while attached (session-fd.cc)
+  FdPoll* poll_ = nullptr;
+  int fd_events_ = 0;            // what poll_ waits for
+  bool env_gone_ = false;        // closed by the environment cleanup hook
+  bool fd_reading_ = false;
+  bool fd_ref_ = true;
+  bool fd_is_socket_ = true;
+  int fd_error_ = 0;             // errno of the write that failed (kept)
+  bool fd_error_told_ = false;   // JS was called about it
+  std::vector<uint8_t> fd_out_;  // ciphertext the socket did not take yet, from fd_out_off_
+  size_t fd_out_off_ = 0;
+  Napi::FunctionReference fd_cb_;
+  std::unique_ptr<Napi::AsyncContext> fd_async_;
   bool keylog_ = false;
   std::vector<std::string> keylog_lines_;
   std::vector<uint8_t> finished_, peer_finished_;

@@ -47,7 +47,7 @@ export class Engine {
   awaitingAnswer = false;
   /** Set by a PSK callback that threw (reported as the handshake's error). */
   pskError: Error | null = null;
-  private readonly st = new Int32Array(5);
+  private readonly st = new Int32Array(7);
   private readonly readChunk: number;
   private step: Step = { out: [], items: [] };
   /** The peer's record headers, until the handshake is done (they pick a failure's code). */
@@ -148,6 +148,21 @@ export class Engine {
     return this.state === 'closed' ? 0 : this.st[4];
   }
 
+  /** Ciphertext GnuTLS wrote that the step has not collected (output()). */
+  get pendingOutput(): number {
+    return this.state === 'closed' ? 0 : this.st[2];
+  }
+
+  /** Fd fast path: ciphertext the descriptor has not taken yet. */
+  get fdQueued(): number {
+    return this.state === 'closed' ? 0 : this.st[5];
+  }
+
+  /** Fd fast path: the (negative) errno of a failed write, or 0. */
+  get fdWriteError(): number {
+    return this.state === 'closed' ? 0 : this.st[6];
+  }
+
   /** Whether reading records may go on now (not paused, not waiting for an answer or an operation). */
   get canRead(): boolean {
     return this.state === 'secure' && !this.paused && !this.awaitingAnswer && !this.ops.running;
@@ -177,16 +192,18 @@ export class Engine {
     return this.take();
   }
 
-  /** Ciphertext from the transport. */
-  receive(chunk: Buffer): Step {
+  /** Ciphertext from the transport (undefined: the fd fast path queued it natively). */
+  receive(chunk: Buffer | undefined): Step {
     if (this.state === 'closed') return this.take();
-    if (this.firstBytes && !this.firstRecordIsTls(chunk)) return this.take();
+    if (chunk && this.firstBytes && !this.firstRecordIsTls(chunk)) return this.take();
     if (this.state === 'secure' && this.canRead) {
       this.readRecords(chunk);
       this.runAgain();
     } else {
-      this.records?.see(chunk);
-      this.session.feed(chunk);
+      if (chunk) {
+        this.records?.see(chunk);
+        this.session.feed(chunk);
+      }
       if (this.state !== 'new') this.run();
     }
     return this.take();
@@ -400,10 +417,16 @@ export class Engine {
 
   /**
    * Encrypts `data`; ciphertext goes straight into `slab[offset..]` as far as it fits (that view
-   * is in the step's `out`, then whatever output() holds). Returns the GnuTLS code (< 0) or 0.
+   * is in the step's `out`, then whatever output() holds), or with no slab to the attached
+   * descriptor. Returns the GnuTLS code (< 0) or 0.
    */
-  write(data: Buffer | Buffer[], slab: Buffer, offset: number): { step: Step; code: number; used: number } {
+  write(data: Buffer | Buffer[], slab: Buffer | null, offset: number): { step: Step; code: number; used: number } {
     if (this.state !== 'secure') return { step: this.take(), code: E.INVALID_SESSION, used: 0 };
+    if (!slab) {
+      // Fd fast path: the ciphertext went to the descriptor (or waits for it natively).
+      const r = this.session.send(data);
+      return { step: this.take(), code: r < 0 ? r : 0, used: 0 };
+    }
     const n = this.session.send(data, slab, offset);
     if (n > 0) this.emitOut(slab.subarray(offset, offset + n));
     return { step: this.take(), code: n < 0 ? n : 0, used: n > 0 ? n : 0 };

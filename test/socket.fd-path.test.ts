@@ -1,0 +1,196 @@
+// The fd fast path (lib/fd-path.ts): once the handshake is done over a plain net.Socket, a
+// TLSSocket reads and writes ciphertext on the socket's descriptor natively. Each scenario runs
+// with Node's tls (the reference, in the same run) and with node-gnutls on the same side, the
+// peer being Node's tls or node-gnutls; the observable trace (bytes, events, error shape) must
+// match Node's, and the node-gnutls socket must really be on the fast path (or, for a transport
+// someone else also reads, must not be).
+import * as net from 'net';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import * as nodeTls from 'tls';
+import * as gtls from '../lib';
+import { ensureDist, fixture, runChild, serveTracked, sha256, tracked } from './helpers';
+
+const ca = fixture('ca.pem');
+const serverOpts = { key: fixture('server.key'), cert: fixture('server-chain.pem') };
+const MiB = 1024 * 1024;
+const DATA = randomBytes(8 * MiB);
+type Impl = 'node' | 'gnutls';
+const tlsOf = (impl: Impl): typeof nodeTls => (impl === 'node' ? nodeTls : (gtls as unknown as typeof nodeTls));
+const onFdPath = (s: unknown): boolean => (s as { fd?: { attached: boolean } }).fd?.attached === true;
+
+interface Trace {
+  events: string[];
+  bytes: number;
+  sha: string;
+  fdPath: boolean;
+}
+
+/** Sends `data` in 64 KiB writes with back-pressure, then ends. */
+function send(s: nodeTls.TLSSocket, data: Buffer): void {
+  let off = 0;
+  const pump = (): void => {
+    while (off < data.length) {
+      const chunk = data.subarray(off, off + 64 * 1024);
+      off += chunk.length;
+      if (!s.write(chunk)) return void s.once('drain', pump);
+    }
+    s.end();
+  };
+  pump();
+}
+
+/** What a socket did until 'close': events in order, the bytes it read. */
+function record(s: nodeTls.TLSSocket, opts: { pauseMs?: number; destroyOnData?: boolean } = {}): Promise<Trace> {
+  return new Promise((resolve) => {
+    const events: string[] = [];
+    const chunks: Buffer[] = [];
+    let fdPath = false;
+    let paused = false;
+    s.on('data', (d: Buffer) => {
+      chunks.push(d);
+      fdPath ||= onFdPath(s);
+      if (opts.destroyOnData) {
+        events.push('data');
+        s.destroy();
+        return;
+      }
+      if (opts.pauseMs && !paused) {
+        paused = true;
+        s.pause();
+        setTimeout(() => s.resume(), opts.pauseMs);
+      }
+    });
+    s.on('end', () => events.push('end'));
+    s.on('error', (e: NodeJS.ErrnoException) => events.push(`error:${e.code}:${e.syscall}:${e.message}`));
+    s.on('close', (hadError: boolean) => {
+      events.push(`close(${hadError})`);
+      const all = Buffer.concat(chunks);
+      resolve({ events, bytes: opts.destroyOnData ? -1 : all.length, sha: opts.destroyOnData ? '' : sha256(all), fdPath });
+    });
+  });
+}
+
+async function server(impl: Impl, onSocket: (s: nodeTls.TLSSocket) => void): Promise<number> {
+  const srv = tlsOf(impl).createServer(serverOpts, onSocket);
+  return (await serveTracked(srv)).port;
+}
+
+function client(impl: Impl, port: number, extra: Record<string, unknown> = {}): nodeTls.TLSSocket {
+  return tracked(tlsOf(impl).connect({ port, host: '127.0.0.1', servername: 'localhost', ca, ...extra }));
+}
+
+/** Runs `scenario` with Node's tls and with node-gnutls on the side under test. */
+async function both(scenario: (impl: Impl) => Promise<Trace>): Promise<{ node: Trace; gnutls: Trace }> {
+  const node = await scenario('node');
+  const gnutls = await scenario('gnutls');
+  return { node, gnutls };
+}
+
+// The fast path is experimental, taken only with NODE_GNUTLS_FD_PATH=1: on for this file.
+const envBefore = process.env.NODE_GNUTLS_FD_PATH;
+beforeAll(() => {
+  process.env.NODE_GNUTLS_FD_PATH = '1';
+});
+afterAll(() => {
+  if (envBefore === undefined) delete process.env.NODE_GNUTLS_FD_PATH;
+  else process.env.NODE_GNUTLS_FD_PATH = envBefore;
+});
+
+describe('fd fast path: node-gnutls as Node tls does, on the socket descriptor', () => {
+  for (const peer of ['node', 'gnutls'] as const) {
+    test(`server→client 8 MiB then end, client reading (peer: ${peer} server)`, async () => {
+      const r = await both(async (impl) => {
+        const port = await server(peer, (s) => send(s, DATA));
+        return record(client(impl, port));
+      });
+      expect(r.gnutls.bytes).toBe(DATA.length);
+      expect(r.gnutls.sha).toBe(sha256(DATA));
+      expect(r.gnutls.events).toEqual(r.node.events);
+      expect(r.gnutls.fdPath).toBe(true);
+    });
+
+    test(`client→server 8 MiB then end, server reading (peer: ${peer} client)`, async () => {
+      const r = await both(async (impl) => {
+        let done!: (t: Trace) => void;
+        const traced = new Promise<Trace>((resolve) => (done = resolve));
+        const port = await server(impl, (s) => void record(s).then(done));
+        const c = client(peer, port);
+        c.on('secureConnect', () => send(c, DATA));
+        c.on('end', () => c.end());
+        c.resume();
+        return traced;
+      });
+      expect(r.gnutls.bytes).toBe(DATA.length);
+      expect(r.gnutls.sha).toBe(sha256(DATA));
+      expect(r.gnutls.events).toEqual(r.node.events);
+      expect(r.gnutls.fdPath).toBe(true);
+    });
+
+    test(`a reader paused for 300 ms loses nothing (peer: ${peer} server)`, async () => {
+      const r = await both(async (impl) => {
+        const port = await server(peer, (s) => send(s, DATA));
+        return record(client(impl, port), { pauseMs: 300 });
+      });
+      expect(r.gnutls.sha).toBe(sha256(DATA));
+      expect(r.gnutls.events).toEqual(r.node.events);
+    });
+  }
+
+  test('destroy() inside the first data callback: close without error, no crash', async () => {
+    const r = await both(async (impl) => {
+      const port = await server('gnutls', (s) => {
+        s.on('error', () => {});
+        send(s, DATA);
+      });
+      return record(client(impl, port), { destroyOnData: true });
+    });
+    expect(r.gnutls.events).toEqual(r.node.events);
+    expect(r.gnutls.fdPath).toBe(true);
+  });
+
+  test('the peer resets the connection: read ECONNRESET, as Node reports it', async () => {
+    const r = await both(async (impl) => {
+      const raw: net.Socket[] = [];
+      const srv = gtls.createServer(serverOpts, (s) => {
+        s.write('x');
+        s.on('error', () => {});
+      });
+      srv.on('connection', (s: net.Socket) => raw.push(s));
+      const { port } = await serveTracked(srv);
+      const c = client(impl, port);
+      const trace = record(c);
+      c.once('data', () => setTimeout(() => raw[0].resetAndDestroy(), 50));
+      const t = await trace;
+      return { ...t, fdPath: onFdPath(c) || t.fdPath };
+    });
+    expect(r.gnutls.events).toEqual(r.node.events);
+    expect(r.gnutls.events[0]).toBe('error:ECONNRESET:read:read ECONNRESET');
+    expect(r.gnutls.fdPath).toBe(true);
+  });
+
+  test('a transport someone else also reads stays on the stream path, and loses nothing', async () => {
+    const port = await server('node', (s) => send(s, DATA));
+    const raw = net.connect(port, '127.0.0.1');
+    let rawBytes = 0;
+    raw.on('data', (d: Buffer) => (rawBytes += d.length));
+    const c = client('gnutls', port, { socket: raw });
+    const t = await record(c);
+    expect(t.sha).toBe(sha256(DATA));
+    expect(t.fdPath).toBe(false);
+    expect(rawBytes).toBeGreaterThan(DATA.length);
+  });
+
+  test('without NODE_GNUTLS_FD_PATH=1 every socket stays on the stream path; unref() lets the process exit on both', async () => {
+    ensureDist();
+    const script = path.join(__dirname, 'workers', 'fd-path-child.js');
+    const run = (value: string | undefined): Promise<string> => {
+      const env = { ...process.env };
+      if (value === undefined) delete env.NODE_GNUTLS_FD_PATH;
+      else env.NODE_GNUTLS_FD_PATH = value;
+      return runChild(process.execPath, [script], { env, killAfterMs: 20000 }).then((r) => `${r.code}:${r.stdout.trim()}`);
+    };
+    expect(await run(undefined)).toBe('0:attached=false bytes=1048576\nexited');
+    expect(await run('1')).toBe('0:attached=true bytes=1048576\nexited');
+  });
+});
