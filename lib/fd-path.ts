@@ -5,7 +5,7 @@
 // where they landed. The net.Socket keeps its descriptor, its FIN and its close, and serves its
 // options (setNoDelay, setKeepAlive, addresses). Input goes back to it once the fast path has no
 // more use for it (EOF, the peer's close_notify), so its EOF and close reach the TLSSocket as on
-// the generic path. Any other transport (a Duplex, a TLS socket, a socket someone else also
+// the generic path, and when someone else starts listening to its bytes. Any other transport (a Duplex, a TLS socket, a socket someone else also
 // reads) stays on the generic path. Experimental: taken only with NODE_GNUTLS_FD_PATH=1 (read when
 // a socket's handshake completes) until it keeps every behaviour of the stream path.
 import * as net from 'net';
@@ -97,6 +97,7 @@ export class FdPath {
       return;
     }
     this.attached = true;
+    t.on('newListener', this.onListener);
     // The stream's handle stops reading now (pause() alone lets it read on until the stream's
     // buffer fills), and `reading` stays true so that the stream does not start it again.
     t.pause();
@@ -110,10 +111,21 @@ export class FdPath {
     if (this.reading) this.h.engine.session.fdRead(on);
   }
 
-  /** Input goes back to the transport (nothing more to decrypt: EOF, the peer's close_notify). */
+  /** Someone starts listening to the raw bytes: they come through the transport again. */
+  private readonly onListener = (event: string | symbol): void => {
+    if (event !== 'data' && event !== 'readable') return;
+    this.release();
+    this.on.released();
+  };
+
+  /**
+   * Input goes back to the transport (nothing more to decrypt: EOF, the peer's close_notify; or
+   * another listener of its bytes). What the session already holds is decrypted first.
+   */
   release(): void {
     if (!this.reading) return;
     this.released = true;
+    this.h.socket.removeListener('newListener', this.onListener);
     if (!this.h.engine.closed) this.h.engine.session.fdRead(false);
     // The stream's read request from before the attach is still open: its handle serves it now.
     const handle = streamHandle(this.h.socket);

@@ -181,6 +181,26 @@ describe('fd fast path: node-gnutls as Node tls does, on the socket descriptor',
     expect(rawBytes).toBeGreaterThan(DATA.length);
   });
 
+  test("a 'data' listener added to the raw transport later gets its input back, and nothing is lost", async () => {
+    let go!: () => void;
+    const started = new Promise<void>((resolve) => (go = resolve));
+    const port = await server('node', (s) => {
+      s.write('x');
+      void started.then(() => send(s, DATA));
+    });
+    const c = client('gnutls', port);
+    const t = record(c);
+    await new Promise((resolve) => c.once('data', resolve));
+    expect(onFdPath(c)).toBe(true);
+    let rawBytes = 0;
+    (c as unknown as { socket: net.Socket }).socket.on('data', (d: Buffer) => (rawBytes += d.length));
+    go();
+    const trace = await t;
+    expect(trace.bytes).toBe(DATA.length + 1);
+    expect(trace.sha).toBe(sha256(Buffer.concat([Buffer.from('x'), DATA])));
+    expect(rawBytes).toBeGreaterThan(DATA.length);
+  });
+
   test('without NODE_GNUTLS_FD_PATH=1 every socket stays on the stream path; unref() lets the process exit on both', async () => {
     ensureDist();
     const script = path.join(__dirname, 'workers', 'fd-path-child.js');

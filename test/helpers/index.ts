@@ -72,7 +72,8 @@ export function spawnPeer(cmd: string, args: string[], opts: SpawnOptions = {}):
   const waitFor = (re: RegExp, timeoutMs = 15000): Promise<string> =>
     new Promise((resolve, reject) => {
       const check = (): boolean => {
-        const m = re.exec(out + err);
+        // Each stream on its own: a partial stdout line followed by stderr is not one line.
+        const m = re.exec(out) ?? re.exec(err);
         if (m) {
           cleanup();
           resolve(m[0]);
