@@ -4,10 +4,11 @@
 // stream: no Buffer per read or per write, no stream machinery per chunk, and reads decrypted
 // where they landed. The net.Socket keeps its descriptor, its FIN and its close, and serves its
 // options (setNoDelay, setKeepAlive, addresses). Input goes back to it once the fast path has no
-// more use for it (EOF, the peer's close_notify), so its EOF and close reach the TLSSocket as on
-// the generic path, and when someone else starts listening to its bytes. Any other transport (a Duplex, a TLS socket, a socket someone else also
-// reads) stays on the generic path. Experimental: taken only with NODE_GNUTLS_FD_PATH=1 (read when
-// a socket's handshake completes) until it keeps every behaviour of the stream path.
+// more use for it (EOF, the peer's close_notify: its EOF and close then reach the TLSSocket as on
+// the generic path), and when someone else starts listening to its bytes. Any other transport (a
+// Duplex, a TLS socket, a socket someone else reads) stays on the generic path. Experimental: taken
+// only with NODE_GNUTLS_FD_PATH=1 (read when a socket's handshake completes) until it keeps every
+// behaviour of the stream path (the transport's byte counters do not count it yet).
 import * as net from 'net';
 import * as util from 'util';
 import type { Duplex } from 'stream';

@@ -101,14 +101,14 @@ export class TLSSocket extends SocketBase {
     if (spec.servername) this.servername = spec.servername;
     this._engine = new Engine(spec, ctx, this.readableHighWaterMark);
     this._engine.ops.config = operationsConfig(options, this);
-    this._writes = new WritePath(this);
+    this._shutdown = new ShutdownState(this);
+    this._writes = new WritePath(this, this._shutdown);
     this.fd = new FdPath(this, {
       input: () => !this.destroyed && (this._activity(), this._apply(this._engine.receive(undefined))),
       released: () => !this.destroyed && this._updateFlow(),
       error: (err) => this._shutdown.transportError(err),
     });
     this._ops = new OperationQueue(() => this._engine, (step) => this._apply(step));
-    this._shutdown = new ShutdownState(this);
     this.on('newListener', (ev: string | symbol) => {
       if (ev === 'keylog') this._engine.enableKeylog();
     });
@@ -439,23 +439,8 @@ export class TLSSocket extends SocketBase {
   }
 
   /** @internal */
-  writeError(): Error {
-    return this._shutdown.writeError();
-  }
-
-  /** @internal */
-  localEnd(cb: WriteCallback): void {
-    this._shutdown.localEnd(cb);
-  }
-
-  /** @internal */
   written(n: number): void {
     this._plainWritten += n;
-  }
-
-  /** @internal */
-  endedByPeerLeaving(err: Error): boolean {
-    return this._shutdown.endedByPeerLeaving(err);
   }
 
   // ---- endings ---------------------------------------------------------------------------------

@@ -19,12 +19,16 @@ export interface WriteHost {
   apply(step: Step): void;
   /** Traffic: restarts the idle timer. */
   activity(): void;
+  /** Plaintext accepted: counted in bytesWritten. */
+  written(n: number): void;
+}
+
+/** What the write path needs of the close state machine (shutdown.ts). */
+export interface WriteEnding {
   /** The error for ciphertext that can no longer reach the peer. */
   writeError(): Error;
   /** Our close_notify and FIN (once no write waits). */
   localEnd(cb: WriteCallback): void;
-  /** Plaintext accepted: counted in bytesWritten. */
-  written(n: number): void;
   /** A transport write failed because the peer left after our end(): not an error (destroys). */
   endedByPeerLeaving(err: Error): boolean;
 }
@@ -53,7 +57,10 @@ export class WritePath {
   /** Largest plaintext per record (setMaxSendFragment); below 16384 each record is its own send. */
   maxFragment = 16384;
 
-  constructor(private readonly h: WriteHost) {}
+  constructor(
+    private readonly h: WriteHost,
+    private readonly ending: WriteEnding,
+  ) {}
 
   write(chunks: Buffer[], cb: WriteCallback): void {
     const e = this.h.engine;
@@ -102,7 +109,7 @@ export class WritePath {
     }
     const t = this.h.socket;
     if (!t.writable) {
-      cb(this.h.writeError());
+      cb(this.ending.writeError());
       return;
     }
     this.h.fd.tryAttach();
@@ -117,7 +124,7 @@ export class WritePath {
       return;
     }
     this.h.activity();
-    const done: WriteCallback = (err) => cb(err && this.h.endedByPeerLeaving(err) ? null : err);
+    const done: WriteCallback = (err) => cb(err && this.ending.endedByPeerLeaving(err) ? null : err);
     const out = r.step.out;
     if (fd) this.h.fd.afterWrite(done);
     else if (out.length === 0) process.nextTick(cb);
@@ -149,7 +156,7 @@ export class WritePath {
       this.pendingFinal = cb;
       return;
     }
-    this.h.localEnd(cb);
+    this.ending.localEnd(cb);
   }
 
   /** The socket is destroyed: everything waiting fails with `err`. */
