@@ -5,10 +5,10 @@
 // where they landed. The net.Socket keeps its descriptor, its FIN and its close, and serves its
 // options (setNoDelay, setKeepAlive, addresses). Input goes back to it once the fast path has no
 // more use for it (EOF, the peer's close_notify: its EOF and close then reach the TLSSocket as on
-// the generic path), and when someone else starts listening to its bytes. Any other transport (a
-// Duplex, a TLS socket, a socket someone else reads) stays on the generic path. Experimental: taken
-// only with NODE_GNUTLS_FD_PATH=1 (read when a socket's handshake completes) until it keeps every
-// behaviour of the stream path (the transport's byte counters do not count it yet).
+// the generic path), and when someone else starts listening to its bytes; its bytesRead and
+// bytesWritten count what the fast path moved as well. Any other transport (a Duplex, a TLS
+// socket, a socket someone else reads) stays on the generic path. NODE_GNUTLS_FD_PATH=0 (read when
+// a socket's handshake completes) keeps every socket on the generic path.
 import * as net from 'net';
 import * as util from 'util';
 import type { Duplex } from 'stream';
@@ -39,7 +39,7 @@ export interface FdHandlers {
   error(err: Error): void;
 }
 
-const enabled = (): boolean => process.env.NODE_GNUTLS_FD_PATH === '1';
+const enabled = (): boolean => process.env.NODE_GNUTLS_FD_PATH !== '0';
 
 /** A system call's error, shaped as net.Socket's ('read ECONNRESET', errno, code, syscall). */
 export function systemError(errno: number, syscall: string): NodeJS.ErrnoException {
@@ -57,6 +57,24 @@ function plainSocketFd(t: Duplex): number {
 }
 
 type StreamHandle = { reading: boolean; readStop(): number; readStart(): number };
+type Counter = (this: net.Socket) => number | undefined;
+const socketCounter = (name: 'bytesRead' | 'bytesWritten'): Counter =>
+  Object.getOwnPropertyDescriptor(net.Socket.prototype, name)!.get as Counter;
+const streamBytesRead = socketCounter('bytesRead');
+const streamBytesWritten = socketCounter('bytesWritten');
+
+/** The transport's byte counters count the ciphertext `path` moved too, as on the stream path. */
+function countOnTransport(t: net.Socket, path: FdPath): void {
+  const plus = (own: Counter, more: () => number) => ({
+    configurable: true,
+    get(this: net.Socket): number | undefined {
+      const n = own.call(this);
+      return n === undefined ? n : n + more();
+    },
+  });
+  Object.defineProperty(t, 'bytesRead', plus(streamBytesRead, () => path.bytesIn));
+  Object.defineProperty(t, 'bytesWritten', plus(streamBytesWritten, () => path.bytesOut()));
+}
 function streamHandle(t: Duplex): StreamHandle {
   return (t as unknown as { _handle: StreamHandle })._handle;
 }
@@ -70,6 +88,10 @@ export class FdPath {
   private refed = true;
   /** Write callbacks waiting for the socket to take what is queued, in order. */
   private waiters: Array<(err?: Error | null) => void> = [];
+  /** Ciphertext read from the descriptor. */
+  bytesIn = 0;
+  /** The session that writes to the descriptor (its count outlives the engine's close). */
+  private session: Engine['session'] | null = null;
 
   constructor(
     private readonly h: FdHost,
@@ -98,6 +120,8 @@ export class FdPath {
       return;
     }
     this.attached = true;
+    this.session = e.session;
+    countOnTransport(t, this);
     t.on('newListener', this.onListener);
     // The stream's handle stops reading now (pause() alone lets it read on until the stream's
     // buffer fills), and `reading` stays true so that the stream does not start it again.
@@ -105,6 +129,11 @@ export class FdPath {
     streamHandle(t).readStop();
     streamHandle(t).reading = true;
     if (!this.refed) e.session.fdRef(false);
+  }
+
+  /** Ciphertext written to the descriptor (or waiting for it). */
+  bytesOut(): number {
+    return this.session ? this.session.fdBytesWritten() : 0;
   }
 
   /** Polls for input while the reader takes it. */
@@ -167,6 +196,7 @@ export class FdPath {
   private onEvent(kind: FdEvent, value: number): void {
     switch (kind) {
       case FdEvent.Read:
+        this.bytesIn += value;
         this.on.input();
         return;
       case FdEvent.Eof:

@@ -87,6 +87,8 @@ export interface NativeSession {
   fdRead(on: boolean): void;
   /** Whether the attached descriptor's poll handle keeps the event loop alive. */
   fdRef(on: boolean): void;
+  /** Ciphertext handed to the attached descriptor so far (sent or waiting); readable after close. */
+  fdBytesWritten(): number;
   send(data: Buffer | Buffer[]): number;
   /** Ciphertext into slab[offset..] as far as it fits: that byte count, or a GnuTLS code (< 0); the rest is in output(). */
   send(data: Buffer | Buffer[], slab: Buffer, offset: number): number;

@@ -84,6 +84,12 @@ Napi::Value Session::FdRef(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// fdBytesWritten(): ciphertext handed to the descriptor so far, sent or waiting (the transport's
+// bytesWritten counts it, as it counts what its stream buffers). Readable after close.
+Napi::Value Session::FdBytesWritten(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(fd_bytes_out_));
+}
+
 void Session::DetachFd() {
   if (fd_ < 0) return;
   poll_->owner = nullptr;
@@ -138,6 +144,7 @@ ssize_t Session::SendFd(const struct iovec* iov, int iovcnt) {
 // is dropped (the connection is lost).
 ssize_t Session::PushFd(const giovec_t* iov, int iovcnt, size_t total) {
   if (fd_error_ != 0) return static_cast<ssize_t>(total);
+  fd_bytes_out_ += total;
   if (addon_->fd_batch_owner == this) {
     std::vector<uint8_t>& b = addon_->fd_batch;
     for (int i = 0; i < iovcnt; i++) {

@@ -71,6 +71,7 @@ Napi::Function Session::Init(Napi::Env env, Addon* addon) {
                                       InstanceMethod("attachFd", &Session::AttachFd),
                                       InstanceMethod("fdRead", &Session::FdRead),
                                       InstanceMethod("fdRef", &Session::FdRef),
+                                      InstanceMethod("fdBytesWritten", &Session::FdBytesWritten),
                                   });
   addon->session_ctor = Napi::Persistent(fn);
   return fn;

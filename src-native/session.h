@@ -119,6 +119,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value AttachFd(const Napi::CallbackInfo& info);
   Napi::Value FdRead(const Napi::CallbackInfo& info);
   Napi::Value FdRef(const Napi::CallbackInfo& info);
+  Napi::Value FdBytesWritten(const Napi::CallbackInfo& info);
   void DetachFd();
   class FdBatch {
    public:
@@ -189,6 +190,7 @@ class Session : public Napi::ObjectWrap<Session> {
   bool fd_error_told_ = false;   // JS was called about it
   std::vector<uint8_t> fd_out_;  // ciphertext the socket did not take yet, from fd_out_off_
   size_t fd_out_off_ = 0;
+  uint64_t fd_bytes_out_ = 0;    // ciphertext handed to the descriptor (sent or queued), kept after close
   Napi::FunctionReference fd_cb_;
   std::unique_ptr<Napi::AsyncContext> fd_async_;
   bool keylog_ = false;

@@ -2,7 +2,7 @@
 // Child of test/socket.fd-path.test.ts: a node-gnutls server and client in one process move
 // 1 MiB, then unref() everything and leave the connection open: the process must exit by itself
 // (the fast path's poll handle follows the socket's ref state). Prints whether the client was on
-// the fd fast path (taken with NODE_GNUTLS_FD_PATH=1).
+// the fd fast path (not taken with NODE_GNUTLS_FD_PATH=0).
 const fs = require('fs');
 const path = require('path');
 const tls = require('../..');
