@@ -93,7 +93,7 @@ Napi::Value Session::NextRecordType(const Napi::CallbackInfo& info) {
 // not handed to it (GnuTLS restarts a re-handshake that meets one): read them with recv(_, 2).
 Napi::Value Session::Handshake(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
-  CallScope scope(this);
+  DriveScope scope(this);
   hold_app_data_ = info.Length() > 0 && info[0].ToBoolean();
   int ret = RunWhileConsuming([s] { return gnutls_handshake(s); });
   hold_app_data_ = false;
@@ -108,7 +108,7 @@ Napi::Value Session::Handshake(const Napi::CallbackInfo& info) {
 // A code met after some plaintext was collected is kept and returned by the next call.
 Napi::Value Session::Recv(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
-  CallScope scope(this);
+  DriveScope scope(this);
   Napi::Env env = info.Env();
   if (pending_code_ != kNoCode) {
     int code = pending_code_;
@@ -172,7 +172,7 @@ size_t Session::RecvInto(gnutls_session_t s, uint8_t* dst, size_t max, unsigned 
 // it, the event bits and what output()/takeKeylog() hold are in the state array.
 Napi::Value Session::Receive(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
-  CallScope scope(this);
+  DriveScope scope(this);
   Napi::Env env = info.Env();
   if (info[0].IsBuffer()) {
     auto buf = info[0].As<Napi::Buffer<uint8_t>>();
@@ -227,7 +227,7 @@ void Session::PublishState() {
 // send(buf | buf[]): encrypts everything (records corked together); returns bytes or a code.
 Napi::Value Session::Send(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
-  CallScope scope(this);
+  DriveScope scope(this);
   Napi::Env env = info.Env();
   std::vector<Napi::Buffer<uint8_t>> bufs;
   if (info[0].IsArray()) {
@@ -251,7 +251,6 @@ Napi::Value Session::Send(const Napi::CallbackInfo& info) {
     Session* self;
     ~Reset() { self->direct_ = nullptr; }
   } reset{this};
-  FdBatch batch(this);  // attached: the records go out in one write when this returns
   bool cork = bufs.size() > 1;
   if (cork) gnutls_record_cork(s);
   double total = 0;
@@ -288,7 +287,7 @@ Napi::Value Session::Output(const Napi::CallbackInfo& info) {
 // reauth(): gnutls_reauth() — TLS 1.3 post-handshake authentication (server asks, client answers).
 Napi::Value Session::Reauth(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
-  CallScope scope(this);
+  DriveScope scope(this);
   return Napi::Number::New(info.Env(), RunWhileConsuming([s] { return gnutls_reauth(s, 0); }));
 }
 
@@ -296,7 +295,7 @@ Napi::Value Session::Reauth(const Napi::CallbackInfo& info) {
 // peer to update too under TLS 1.3.
 Napi::Value Session::Rehandshake(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
-  CallScope scope(this);
+  DriveScope scope(this);
   return Napi::Number::New(info.Env(), gnutls_rehandshake(s));
 }
 
@@ -304,7 +303,7 @@ Napi::Value Session::Rehandshake(const Napi::CallbackInfo& info) {
 Napi::Value Session::KeyUpdate(const Napi::CallbackInfo& info) {
   unsigned flags = info[0].ToBoolean() ? GNUTLS_KU_PEER : 0;
   gnutls_session_t s = Live(info);
-  CallScope scope(this);
+  DriveScope scope(this);
   return Napi::Number::New(info.Env(), gnutls_session_key_update(s, flags));
 }
 
@@ -319,21 +318,21 @@ Napi::Value Session::TakeTicketCount(const Napi::CallbackInfo& info) {
 
 Napi::Value Session::Bye(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
-  CallScope scope(this);
+  DriveScope scope(this);
   return Napi::Number::New(info.Env(), gnutls_bye(s, GNUTLS_SHUT_WR));
 }
 
 // sendAlert(level, description)
 Napi::Value Session::SendAlert(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
-  CallScope scope(this);
+  DriveScope scope(this);
   return Napi::Number::New(info.Env(), ngtls::SendAlert(info, s));
 }
 
 // sendAppropriateAlert(code): the alert GnuTLS maps to a handshake failure code, if any.
 Napi::Value Session::SendAppropriateAlert(const Napi::CallbackInfo& info) {
   gnutls_session_t s = Live(info);
-  CallScope scope(this);
+  DriveScope scope(this);
   return Napi::Number::New(info.Env(), ngtls::SendAppropriateAlert(info, s));
 }
 

@@ -132,6 +132,15 @@ class Session : public Napi::ObjectWrap<Session> {
     Session* s_;
     bool active_ = false;
   };
+  // Every call that drives GnuTLS: a close() meanwhile is deferred (CallScope), and while attached
+  // what GnuTLS pushes goes out in one write when the call returns (FdBatch, destroyed first, so
+  // before a deferred close). One write per call: separate small writes of one flight (a re-auth's
+  // Certificate, CertificateVerify and Finished) would each wait on Nagle for the peer's ACK.
+  struct DriveScope {
+    explicit DriveScope(Session* s) : call(s), batch(s) {}
+    CallScope call;
+    FdBatch batch;
+  };
   void UpdatePoll();
   ssize_t SendFd(const struct iovec* iov, int iovcnt);
   ssize_t PushFd(const giovec_t* iov, int iovcnt, size_t total);

@@ -80,6 +80,32 @@ function client(impl: Impl, port: number, extra: Record<string, unknown> = {}): 
   return tracked(tlsOf(impl).connect({ port, host: '127.0.0.1', servername: 'localhost', ca, ...extra }));
 }
 
+/**
+ * A TCP relay in front of `target` counting, while `counting`, the reads ('data' chunks) each way
+ * and the flights (runs of reads in one direction between reads the other way).
+ */
+async function chunkRelay(target: number) {
+  const relay = { port: 0, counting: false, up: 0, down: 0, flights: { up: 0, down: 0 }, last: '' };
+  const srv = net.createServer((cs) => {
+    const ss = net.connect(target, '127.0.0.1');
+    for (const [from, to, dir] of [[cs, ss, 'up'], [ss, cs, 'down']] as const) {
+      from.on('error', () => to.destroy());
+      from.on('data', (d: Buffer) => {
+        if (relay.counting) {
+          relay[dir]++;
+          if (relay.last !== dir) relay.flights[dir]++;
+          relay.last = dir;
+        }
+        to.write(d);
+      });
+      from.on('end', () => to.end());
+      from.on('close', () => to.destroy());
+    }
+  });
+  relay.port = (await serveTracked(srv)).port;
+  return relay;
+}
+
 /** Runs `scenario` with Node's tls and with node-gnutls on the side under test. */
 async function both(scenario: (impl: Impl) => Promise<Trace>): Promise<{ node: Trace; gnutls: Trace }> {
   const node = await scenario('node');
@@ -189,6 +215,60 @@ describe('fd fast path: node-gnutls as Node tls does, on the socket descriptor',
     expect(trace.bytes).toBe(DATA.length + 1);
     expect(trace.sha).toBe(sha256(Buffer.concat([Buffer.from('x'), DATA])));
     expect(rawBytes).toBeGreaterThan(DATA.length);
+  });
+
+  // One write per native call: a flight of several handshake messages written one by one would
+  // have its later messages wait on Nagle for the peer's delayed ACK (40 ms per operation).
+  test("a reauth()'s answer (Certificate, CertificateVerify, Finished) leaves the client in one write", async () => {
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    let relay!: Awaited<ReturnType<typeof chunkRelay>>;
+    const srv = gtls.createServer({ ...serverOpts, ca, minVersion: 'TLSv1.3' }, (s) => {
+      s.on('error', () => {});
+      s.once('data', async () => {
+        relay.counting = true;
+        for (let i = 0; i < 5; i++) await s.reauth({ require: true, timeout: 5000 });
+        relay.counting = false;
+        done();
+        s.end();
+      });
+    });
+    relay = await chunkRelay((await serveTracked(srv)).port);
+    const c = client('gnutls', relay.port, { key: fixture('client.key'), cert: fixture('client.pem') });
+    c.resume();
+    c.once('secureConnect', () => c.write('go'));
+    await finished;
+    expect(relay.flights.up).toBe(5);
+    expect(relay.up).toBe(5);
+    expect(onFdPath(c)).toBe(true);
+  });
+
+  test("a TLS 1.2 rehandshake()'s server flights leave in one write each (Node's tls client answering)", async () => {
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    let relay!: Awaited<ReturnType<typeof chunkRelay>>;
+    let onPath = false;
+    const srv = gtls.createServer({ ...serverOpts, maxVersion: 'TLSv1.2' }, (s) => {
+      s.on('error', () => {});
+      s.once('data', async () => {
+        onPath = onFdPath(s);
+        relay.counting = true;
+        await s.rehandshake({ timeout: 5000 });
+        relay.counting = false;
+        done();
+        s.end();
+      });
+    });
+    relay = await chunkRelay((await serveTracked(srv)).port);
+    const c = client('node', relay.port);
+    c.resume();
+    c.once('secureConnect', () => c.write('go'));
+    // HelloRequest; then ServerHello … ServerHelloDone and ChangeCipherSpec, Finished (or, resumed,
+    // ServerHello, ChangeCipherSpec, Finished): each flight one read.
+    await finished;
+    expect(relay.flights.down).toBeGreaterThanOrEqual(2);
+    expect(relay.down).toBe(relay.flights.down);
+    expect(onPath).toBe(true);
   });
 
   test("the raw transport's bytesRead and bytesWritten count the ciphertext, as with Node's tls", async () => {
