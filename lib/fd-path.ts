@@ -182,9 +182,9 @@ export class FdPath {
     else this.waiters.push((err) => !err && fn());
   }
 
-  /** The socket is destroyed: waiting writes fail with `err`. */
-  fail(err: Error): void {
-    this.settle(err);
+  /** The socket is destroyed: waiting writes fail with `err()`. */
+  fail(err: () => Error): void {
+    if (this.waiters.length > 0) this.settle(err());
   }
 
   private settle(err: Error | null): void {

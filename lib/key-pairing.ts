@@ -37,10 +37,10 @@ export function pairKeysWithCerts(
   keys: Array<{ pem: Buffer | string; passphrase?: string }>,
   certs: Array<Buffer | string>,
 ): number[] {
+  if (certs.length < 2) return keys.map((_, i) => Math.min(i, certs.length - 1));
   const spkis = certs.map((c) => certSpki(c));
   return keys.map((k, i) => {
     const fallback = Math.min(i, certs.length - 1);
-    if (certs.length < 2) return fallback;
     const spki = keySpki(k.pem, k.passphrase);
     if (!spki) return fallback;
     const found = spkis.findIndex((s) => s !== null && s.equals(spki));

@@ -95,7 +95,7 @@ export class OperationQueue {
   }
 
   /** The connection closed: whatever waits is rejected (each run sees the closed engine). */
-  close(err: Error): void {
+  close(err: () => Error): void {
     for (const t of this.timers?.values() ?? []) clearTimeout(t);
     this.timers = null;
     this.engine().ops.abort(err);

@@ -9,6 +9,7 @@ import { pairKeysWithCerts } from './key-pairing';
 import { withPlainCertificates } from './pem';
 import { NO_DHE, applyDhparam, dhparamEnablesDhe } from './dh-params';
 import { completedChain, pemChain } from './served-chain';
+import { Memo } from './memo';
 import { BUFFER_LIKE, codedError, invalidArgType, validateObject, validateString } from './validate';
 
 /** PEM text (a string or Buffer), or DER in a Buffer. */
@@ -227,12 +228,19 @@ function pemBlock(b: Buffer): Buffer {
   return m ? Buffer.from(m[0], 'latin1') : b;
 }
 
+const pemDers = new Memo<readonly Buffer[] | null>(128);
+
 /** PEM (one or many) or DER certificates → DER Buffers. PKCS#11 URLs yield nothing. */
-function derCertificates(input: BinaryLike): Buffer[] {
+function derCertificates(input: BinaryLike): readonly Buffer[] {
   if (typeof input === 'string' && PKCS11_URL.test(input)) return [];
   const text = typeof input === 'string' ? input : Buffer.from(input).toString('latin1');
-  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-  if (pems) return pems.map((pem) => new X509Certificate(pem).raw);
+  const ders = text.includes('-----BEGIN CERTIFICATE-----')
+    ? pemDers.get(text, () => {
+        const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+        return pems ? Object.freeze(pems.map((pem) => new X509Certificate(pem).raw)) : null;
+      })
+    : null;
+  if (ders) return ders;
   return typeof input === 'string' ? [] : [Buffer.from(input)];
 }
 
@@ -264,7 +272,7 @@ export class SecureContext {
   private readonly _certInput: BinaryLike[];
   private readonly _caInput: BinaryLike[];
   private _trusted: Buffer[] | null = null;
-  private _own: Buffer[] | null = null;
+  private _own: readonly Buffer[] | null = null;
 
   /** @internal Use {@link createSecureContext}. */
   constructor(options: ContextInput = {}) {

@@ -474,11 +474,13 @@ export class TLSSocket extends SocketBase {
     (this as { connecting: boolean }).connecting = false;
     if (this._handshakeTimer) clearTimeout(this._handshakeTimer);
     this._handshakeTimer = null;
-    const writeErr = err ?? nodeError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed');
+    // The errors are made only for someone waiting (a stack trace per destroy costs).
+    let destroyed: Error | undefined;
+    const writeErr = (): Error => err ?? (destroyed ??= nodeError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'));
     this._writes.fail(writeErr);
     this.fd.fail(writeErr);
     this._engine.destroy();
-    this._ops.close(err ?? nodeError('ERR_SOCKET_CLOSED', 'socket closed during the operation'));
+    this._ops.close(() => err ?? nodeError('ERR_SOCKET_CLOSED', 'socket closed during the operation'));
     const t = this.socket;
     t.removeListener('data', this._onData);
     t.removeListener('end', this._onEnd);

@@ -75,33 +75,45 @@ export function alertFor(code: string): number {
 
 type Legacy = PeerCertificate & { issuerCertificate?: Legacy; raw: Buffer };
 
-function legacy(der: Buffer): Legacy {
-  return (new X509Certificate(der) as unknown as { toLegacyObject(): Legacy }).toLegacyObject();
+const legacy = (x: X509Certificate): Legacy => (x as unknown as { toLegacyObject(): Legacy }).toLegacyObject();
+
+/** A context's trusted certificates, parsed once per list (the list lives as long as its context). */
+const parsedTrust = new WeakMap<readonly Buffer[], X509Certificate[]>();
+function parsed(trust: readonly Buffer[]): X509Certificate[] {
+  let list = parsedTrust.get(trust);
+  if (!list) {
+    list = trust.map((der) => new X509Certificate(der));
+    parsedTrust.set(trust, list);
+  }
+  return list;
 }
 
 /**
  * A certificate chain (leaf first) in Node's getPeerCertificate() shape. With `detailed`, each
  * certificate links its issuer through `issuerCertificate`; a self-issued root links itself.
+ * Each certificate is parsed once (the trusted ones once per context): parsing is most of what a
+ * re-auth costs in JS.
  */
 export function peerCertificate(chain: Buffer[], detailed: boolean, trust: readonly Buffer[] = []): Legacy {
-  const certs = chain.map(legacy);
   if (!detailed) {
-    const leaf = certs[0];
+    const leaf = legacy(new X509Certificate(chain[0]));
     delete leaf.issuerCertificate;
     return leaf;
   }
+  const x509s = chain.map((der) => new X509Certificate(der));
   // Complete the chain with a trusted issuer the peer did not send (usually the root).
-  let last = new X509Certificate(chain[chain.length - 1]);
+  let last = x509s[x509s.length - 1];
   for (let guard = 0; guard < 8 && !last.checkIssued(last); guard++) {
-    const issuer = trust.map((t) => new X509Certificate(t)).find((t) => last.checkIssued(t));
+    const issuer = parsed(trust).find((t) => last.checkIssued(t));
     if (!issuer) break;
-    certs.push(legacy(issuer.raw));
+    x509s.push(issuer);
     last = issuer;
   }
+  const certs = x509s.map(legacy);
   for (let i = 0; i < certs.length; i++) {
     const c = certs[i];
     if (i + 1 < certs.length) c.issuerCertificate = certs[i + 1];
-    else if (new X509Certificate(c.raw).checkIssued(new X509Certificate(c.raw))) c.issuerCertificate = c;
+    else if (x509s[i].checkIssued(x509s[i])) c.issuerCertificate = c;
     else delete c.issuerCertificate;
   }
   return certs[0];

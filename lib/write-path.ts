@@ -159,13 +159,13 @@ export class WritePath {
     this.ending.localEnd(cb);
   }
 
-  /** The socket is destroyed: everything waiting fails with `err`. */
-  fail(err: Error): void {
+  /** The socket is destroyed: everything waiting fails with `err()`. */
+  fail(err: () => Error): void {
     const pending = this.pending;
     this.pending = [];
-    for (const w of pending) w.cb(err);
+    for (const w of pending) w.cb(err());
     const fin = this.pendingFinal;
     this.pendingFinal = null;
-    fin?.(err);
+    fin?.(err());
   }
 }

@@ -437,10 +437,10 @@ export class Operations {
   }
 
   /** Rejects what is in flight (the connection closed). */
-  abort(err: Error): void {
+  abort(err: () => Error): void {
     const op = this.current;
     this.current = null;
-    if (op && !op.internal) op.reject(err);
+    if (op && !op.internal) op.reject(err());
   }
 }
 

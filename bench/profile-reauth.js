@@ -1,0 +1,61 @@
+'use strict';
+// One process, both ends of TLS 1.3 mutual authentication, for `perf record`:
+//   node bench/profile-reauth.js reauth [N]     N post-handshake reauth({ require: true }) on one connection
+//   node bench/profile-reauth.js mtls [N]       N fresh mutual-TLS handshakes, one after another
+// Both print CPU-ms per operation (one process, both ends). See bench/README.md.
+const fs = require('fs');
+const path = require('path');
+const os = require('os');
+const { execFileSync } = require('child_process');
+const tls = require('..');
+
+const mode = process.argv[2] === 'mtls' ? 'mtls' : 'reauth';
+const count = Number(process.argv[3] || 2000);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ngtls-prof-'));
+const run = (args) => execFileSync('certtool', args, { cwd: dir, stdio: 'ignore' });
+fs.writeFileSync(path.join(dir, 't'), 'cn = localhost\ndns_name = localhost\nexpiration_days = 2\nsigning_key\ntls_www_server\ntls_www_client\n');
+run(['--generate-privkey', '--key-type', 'ecdsa', '--outfile', 'k.pem']);
+run(['--generate-self-signed', '--load-privkey', 'k.pem', '--template', 't', '--outfile', 'c.pem']);
+const key = fs.readFileSync(path.join(dir, 'k.pem'));
+const cert = fs.readFileSync(path.join(dir, 'c.pem'));
+fs.rmSync(dir, { recursive: true, force: true });
+
+const common = { key, cert, ca: cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' };
+const report = (t0, cpu0, n) => {
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const cpu = process.cpuUsage(cpu0);
+  console.log(`${mode}: ${(n / (ms / 1000)).toFixed(0)}/s, ${((cpu.user + cpu.system) / 1000 / n).toFixed(3)} CPU-ms/op (one process, both ends)`);
+};
+
+const server = tls.createServer({ ...common, requestCert: mode === 'mtls', rejectUnauthorized: true }, async (s) => {
+  s.on('error', () => {});
+  if (mode === 'mtls') return void s.end('k');
+  const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < count; i++) {
+    await s.reauth({ require: true });
+    if (!s.authorized) throw new Error(`reauth ${i}: ${s.authorizationError}`);
+  }
+  report(t0, cpu0, count);
+  s.end();
+  server.close();
+});
+server.listen(0, '127.0.0.1', async () => {
+  const opts = { ...common, port: server.address().port, host: '127.0.0.1', servername: 'localhost' };
+  const once = () =>
+    new Promise((resolve, reject) => {
+      const c = tls.connect(opts);
+      c.on('error', reject);
+      c.on('data', () => {});
+      c.on('end', () => {
+        c.destroy();
+        resolve();
+      });
+    });
+  if (mode === 'reauth') return void (await once());
+  const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < count; i++) await once();
+  report(t0, cpu0, count);
+  server.close();
+});
