@@ -2,6 +2,7 @@
 // One process, both ends of TLS 1.3 mutual authentication, for `perf record`:
 //   node bench/profile-reauth.js reauth [N]     N post-handshake reauth({ require: true }) on one connection
 //   node bench/profile-reauth.js mtls [N]       N fresh mutual-TLS handshakes, one after another
+//   node bench/profile-reauth.js tls [N]        N fresh handshakes without a client certificate
 // Both print CPU-ms per operation (one process, both ends). See bench/README.md.
 const fs = require('fs');
 const path = require('path');
@@ -9,7 +10,7 @@ const os = require('os');
 const { execFileSync } = require('child_process');
 const tls = require('..');
 
-const mode = process.argv[2] === 'mtls' ? 'mtls' : 'reauth';
+const mode = ['mtls', 'tls'].includes(process.argv[2]) ? process.argv[2] : 'reauth';
 const count = Number(process.argv[3] || 2000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ngtls-prof-'));
 const run = (args) => execFileSync('certtool', args, { cwd: dir, stdio: 'ignore' });
@@ -29,7 +30,7 @@ const report = (t0, cpu0, n) => {
 
 const server = tls.createServer({ ...common, requestCert: mode === 'mtls', rejectUnauthorized: true }, async (s) => {
   s.on('error', () => {});
-  if (mode === 'mtls') return void s.end('k');
+  if (mode !== 'reauth') return void s.end('k');
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < count; i++) {
@@ -42,6 +43,7 @@ const server = tls.createServer({ ...common, requestCert: mode === 'mtls', rejec
 });
 server.listen(0, '127.0.0.1', async () => {
   const opts = { ...common, port: server.address().port, host: '127.0.0.1', servername: 'localhost' };
+  if (mode === 'tls') delete opts.key, delete opts.cert;
   const once = () =>
     new Promise((resolve, reject) => {
       const c = tls.connect(opts);

@@ -1,6 +1,7 @@
 // A bounded memo for pure functions of certificate text: the same `cert`/`ca` inputs are parsed
 // again for every context made from them (a client that passes its options to every connect()
-// makes one context per connection), and parsing is most of what such a context costs in JS.
+// makes one context per connection), the same peer certificate at every handshake with that peer,
+// and parsing is most of what these cost in JS.
 // Only public material goes in (certificates, never keys); entries are immutable, the oldest
 // unused one is dropped beyond `limit`.
 export class Memo<V> {

@@ -3,6 +3,7 @@
 import { X509Certificate } from 'crypto';
 import * as tls from 'tls';
 import { CERT } from './constants';
+import { Memo } from './memo';
 
 /** A certificate in Node's legacy object shape (`getPeerCertificate()`), as @types/node types it. */
 export type PeerCertificate = tls.PeerCertificate;
@@ -77,6 +78,10 @@ type Legacy = PeerCertificate & { issuerCertificate?: Legacy; raw: Buffer };
 
 const legacy = (x: X509Certificate): Legacy => (x as unknown as { toLegacyObject(): Legacy }).toLegacyObject();
 
+/** Peer certificates parsed once per content (a server's certificate, met by every client handshake). */
+const peerParsed = new Memo<X509Certificate>(64);
+const parse = (der: Buffer): X509Certificate => peerParsed.get(der.toString('latin1'), () => new X509Certificate(der));
+
 /** A context's trusted certificates, parsed once per list (the list lives as long as its context). */
 const parsedTrust = new WeakMap<readonly Buffer[], X509Certificate[]>();
 function parsed(trust: readonly Buffer[]): X509Certificate[] {
@@ -92,15 +97,15 @@ function parsed(trust: readonly Buffer[]): X509Certificate[] {
  * A certificate chain (leaf first) in Node's getPeerCertificate() shape. With `detailed`, each
  * certificate links its issuer through `issuerCertificate`; a self-issued root links itself.
  * Each certificate is parsed once (the trusted ones once per context): parsing is most of what a
- * re-auth costs in JS.
+ * re-auth, or a client's handshake, costs in JS.
  */
 export function peerCertificate(chain: Buffer[], detailed: boolean, trust: readonly Buffer[] = []): Legacy {
   if (!detailed) {
-    const leaf = legacy(new X509Certificate(chain[0]));
+    const leaf = legacy(parse(chain[0]));
     delete leaf.issuerCertificate;
     return leaf;
   }
-  const x509s = chain.map((der) => new X509Certificate(der));
+  const x509s = chain.map(parse);
   // Complete the chain with a trusted issuer the peer did not send (usually the root).
   let last = x509s[x509s.length - 1];
   for (let guard = 0; guard < 8 && !last.checkIssued(last); guard++) {
