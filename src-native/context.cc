@@ -3,6 +3,8 @@
 #include <cstring>
 #include <string>
 
+#include <gnutls/x509.h>
+
 #include "addon.h"
 
 namespace ngtls {
@@ -49,6 +51,9 @@ Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(inf
   if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_certificate_allocate_credentials");
   gnutls_certificate_set_known_dh_params(creds_, GNUTLS_SEC_PARAM_MEDIUM);
   gnutls_certificate_set_flags(creds_, GNUTLS_CERTIFICATE_API_V2);  // key loaders return the index
+  // The trust list's hash table: GnuTLS's default (127 buckets, 6 KiB) is for the system store;
+  // a `ca` list holds a few certificates, and a client keeps one context per connection.
+  UseTrustTable(kSmallTrustTable);
   ret = gnutls_priority_init2(&priority_, nullptr, nullptr, 0);  // "NORMAL" until set
   if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_priority_init2");
 }
@@ -132,12 +137,22 @@ gnutls_priority_t Context::server_priority() {
 Napi::Value Context::AddTrust(const Napi::CallbackInfo& info) {
   auto buf = info[0].As<Napi::Buffer<uint8_t>>();
   gnutls_datum_t d = Datum(buf);
+  trust_added_ = true;
   int ret = gnutls_certificate_set_x509_trust_mem(creds_, &d, FormatOf(buf));
   if (ret < 0) ThrowGnutls(info.Env(), ret, "cannot load CA certificate");
   return Napi::Number::New(info.Env(), ret);
 }
 
+// A fresh, empty trust list with a hash table of `size` buckets (0: GnuTLS's default).
+void Context::UseTrustTable(unsigned size) {
+  gnutls_x509_trust_list_t list = nullptr;
+  if (gnutls_x509_trust_list_init(&list, size) < 0) return;  // the credentials keep theirs
+  gnutls_certificate_set_trust_list(creds_, list, 0);         // frees the previous (empty) one
+}
+
 Napi::Value Context::UseSystemTrust(const Napi::CallbackInfo& info) {
+  if (!trust_added_) UseTrustTable(0);  // the system store: hundreds of certificates
+  trust_added_ = true;
   int ret = gnutls_certificate_set_x509_system_trust(creds_);
   if (ret < 0) ThrowGnutls(info.Env(), ret, "cannot load the system trust store");
   return Napi::Number::New(info.Env(), ret);

@@ -54,6 +54,9 @@ class Context : public Napi::ObjectWrap<Context> {
 
   gnutls_certificate_credentials_t creds_ = nullptr;
   gnutls_priority_t priority_ = nullptr;
+  static constexpr unsigned kSmallTrustTable = 16;
+  bool trust_added_ = false;  // the trust list holds certificates (its table size is then kept)
+  void UseTrustTable(unsigned size);
   gnutls_priority_t server_priority_ = nullptr;
   std::string server_priority_str_;  // set by setPriority, parsed by server_priority()
   gnutls_datum_t ticket_key_ = {nullptr, 0};
