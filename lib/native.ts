@@ -32,6 +32,48 @@ export interface NativeInfo {
   dhBits: number;
 }
 
+/** The fields of NativeInfo that name an algorithm, a version or a certificate type. */
+const NAMES = ['protocol', 'suite', 'cipher', 'mac', 'kx', 'group', 'sign', 'clientSign', 'ownCertType', 'peerCertType'] as const;
+/** Names GnuTLS reports (a few dozen in all), one string each instead of one per connection. */
+const names = new Map<string, string>();
+
+/**
+ * `info` as a connection keeps it: names shared (10 strings fewer per connection) and one object
+ * literal (the native object, built a property at a time, is a dictionary: 0.8 KiB more).
+ */
+export function sharedNames(info: NativeInfo): NativeInfo {
+  for (const k of NAMES) {
+    const v = info[k];
+    if (v === null) continue;
+    const known = names.get(v);
+    if (known !== undefined) info[k] = known;
+    else if (names.size < 256) names.set(v, v);
+  }
+  const i = info;
+  return {
+    protocol: i.protocol,
+    suite: i.suite,
+    cipher: i.cipher,
+    mac: i.mac,
+    kx: i.kx,
+    group: i.group,
+    sign: i.sign,
+    resumed: i.resumed,
+    flags: i.flags,
+    safeRenegotiation: i.safeRenegotiation,
+    alpn: i.alpn,
+    serverName: i.serverName,
+    clientSign: i.clientSign,
+    ownCertType: i.ownCertType,
+    peerCertType: i.peerCertType,
+    statusRequested: i.statusRequested,
+    clientAlpn: i.clientAlpn,
+    offeredVersions: i.offeredVersions,
+    pskIdentity: i.pskIdentity,
+    dhBits: i.dhBits,
+  };
+}
+
 export interface NativeContext {
   setPriority(priority: string, serverPriority?: string): void;
   setDhParams(pkcs3: Buffer): number;

@@ -4,6 +4,7 @@
 // timeouts are armed by the adapter on 'opStarted' and reported back through timeout().
 import { ALERT, ALERT_LEVEL, E, SFLAGS } from '../constants';
 import { TLSError, gnutlsError, nodeError } from '../errors';
+import { sharedNames } from '../native';
 import { SecureContext } from '../secure-context';
 import { DetailedPeerCertificate, alertFor, peerCertificate, verifyFailure } from '../verify';
 import type { RenegotiationPolicy } from '../reauth';
@@ -185,7 +186,7 @@ export class Operations {
     const e = this.e;
     const handshook = op.phase === 'handshake';
     this.ended(op);
-    e.info = e.session.info();
+    e.info = sharedNames(e.session.info());
     if (handshook) e.item({ t: 'rehandshaken' });
     if (op.verify && !this.verifyAgain(op.verify.rejectUnauthorized, op)) return;
     if (op.kind !== 'reauth') {
