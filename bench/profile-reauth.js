@@ -3,14 +3,15 @@
 //   node bench/profile-reauth.js reauth [N]     N post-handshake reauth({ require: true }) on one connection
 //   node bench/profile-reauth.js mtls [N]       N fresh mutual-TLS handshakes, one after another
 //   node bench/profile-reauth.js tls [N]        N fresh handshakes without a client certificate
-// Both print CPU-ms per operation (one process, both ends). See bench/README.md.
+// Each prints CPU-ms per operation (one process, both ends). `mtls` and `tls` take a third
+// argument, `node`, to run Node's tls instead. See bench/README.md.
 const fs = require('fs');
 const path = require('path');
 const os = require('os');
 const { execFileSync } = require('child_process');
-const tls = require('..');
 
 const mode = ['mtls', 'tls'].includes(process.argv[2]) ? process.argv[2] : 'reauth';
+const tls = process.argv[4] === 'node' && mode !== 'reauth' ? require('tls') : require('..');
 const count = Number(process.argv[3] || 2000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ngtls-prof-'));
 const run = (args) => execFileSync('certtool', args, { cwd: dir, stdio: 'ignore' });
@@ -25,7 +26,7 @@ const common = { key, cert, ca: cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.
 const report = (t0, cpu0, n) => {
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const cpu = process.cpuUsage(cpu0);
-  console.log(`${mode}: ${(n / (ms / 1000)).toFixed(0)}/s, ${((cpu.user + cpu.system) / 1000 / n).toFixed(3)} CPU-ms/op (one process, both ends)`);
+  console.log(`${mode} (${tls === require('tls') ? 'node:tls' : 'node-gnutls'}): ${(n / (ms / 1000)).toFixed(0)}/s, ${((cpu.user + cpu.system) / 1000 / n).toFixed(3)} CPU-ms/op (one process, both ends)`);
 };
 
 const server = tls.createServer({ ...common, requestCert: mode === 'mtls', rejectUnauthorized: true }, async (s) => {
