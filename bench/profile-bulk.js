@@ -2,22 +2,12 @@
 // One process, both ends of a TLS 1.3 loopback transfer (server→client, 64 KiB writes with
 // back-pressure), for `perf record`: node bench/profile-bulk.js gnutls|node [MiB]. See
 // bench/README.md ("Where the cycles go") for how it is run and read.
-const fs = require('fs');
-const path = require('path');
-const os = require('os');
-const { execFileSync } = require('child_process');
+const { selfSigned } = require('./self-signed');
 
 const stack = process.argv[2] === 'node' ? 'node' : 'gnutls';
 const mib = Number(process.argv[3] || 1024);
 const tls = stack === 'node' ? require('tls') : require('..');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ngtls-prof-'));
-const run = (args) => execFileSync('certtool', args, { cwd: dir, stdio: 'ignore' });
-fs.writeFileSync(path.join(dir, 't'), 'cn = localhost\ndns_name = localhost\nexpiration_days = 2\nsigning_key\ntls_www_server\n');
-run(['--generate-privkey', '--key-type', 'ecdsa', '--outfile', 'k.pem']);
-run(['--generate-self-signed', '--load-privkey', 'k.pem', '--template', 't', '--outfile', 'c.pem']);
-const key = fs.readFileSync(path.join(dir, 'k.pem'));
-const cert = fs.readFileSync(path.join(dir, 'c.pem'));
-fs.rmSync(dir, { recursive: true, force: true });
+const { key, cert } = selfSigned();
 
 const suite = stack === 'node' ? { ciphers: 'TLS_AES_128_GCM_SHA256' } : { priority: 'NORMAL:-CIPHER-ALL:+AES-128-GCM:-MAC-ALL:+AEAD' };
 const chunk = Buffer.alloc(64 * 1024, 0x61);

@@ -2,22 +2,12 @@
 // One process, both ends of a TLS 1.3 1 KiB ping-pong (the bench's: setNoDelay, the next message
 // only after the whole echo), for `perf record` and for the CPU per round trip of each stack:
 //   node bench/profile-pingpong.js gnutls|node [round trips]
-const fs = require('fs');
-const path = require('path');
-const os = require('os');
-const { execFileSync } = require('child_process');
+const { selfSigned } = require('./self-signed');
 
 const stack = process.argv[2] === 'node' ? 'node' : 'gnutls';
 const count = Number(process.argv[3] || 20000);
 const tls = stack === 'node' ? require('tls') : require('..');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ngtls-prof-'));
-const run = (args) => execFileSync('certtool', args, { cwd: dir, stdio: 'ignore' });
-fs.writeFileSync(path.join(dir, 't'), 'cn = localhost\ndns_name = localhost\nexpiration_days = 2\nsigning_key\ntls_www_server\n');
-run(['--generate-privkey', '--key-type', 'ecdsa', '--outfile', 'k.pem']);
-run(['--generate-self-signed', '--load-privkey', 'k.pem', '--template', 't', '--outfile', 'c.pem']);
-const key = fs.readFileSync(path.join(dir, 'k.pem'));
-const cert = fs.readFileSync(path.join(dir, 'c.pem'));
-fs.rmSync(dir, { recursive: true, force: true });
+const { key, cert } = selfSigned();
 
 const size = 1024;
 const v13 = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' };

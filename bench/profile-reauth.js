@@ -5,22 +5,12 @@
 //   node bench/profile-reauth.js tls [N]        N fresh handshakes without a client certificate
 // Each prints CPU-ms per operation (one process, both ends). `mtls` and `tls` take a third
 // argument, `node`, to run Node's tls instead. See bench/README.md.
-const fs = require('fs');
-const path = require('path');
-const os = require('os');
-const { execFileSync } = require('child_process');
+const { selfSigned } = require('./self-signed');
 
 const mode = ['mtls', 'tls'].includes(process.argv[2]) ? process.argv[2] : 'reauth';
 const tls = process.argv[4] === 'node' && mode !== 'reauth' ? require('tls') : require('..');
 const count = Number(process.argv[3] || 2000);
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ngtls-prof-'));
-const run = (args) => execFileSync('certtool', args, { cwd: dir, stdio: 'ignore' });
-fs.writeFileSync(path.join(dir, 't'), 'cn = localhost\ndns_name = localhost\nexpiration_days = 2\nsigning_key\ntls_www_server\ntls_www_client\n');
-run(['--generate-privkey', '--key-type', 'ecdsa', '--outfile', 'k.pem']);
-run(['--generate-self-signed', '--load-privkey', 'k.pem', '--template', 't', '--outfile', 'c.pem']);
-const key = fs.readFileSync(path.join(dir, 'k.pem'));
-const cert = fs.readFileSync(path.join(dir, 'c.pem'));
-fs.rmSync(dir, { recursive: true, force: true });
+const { key, cert } = selfSigned({ client: true });
 
 const common = { key, cert, ca: cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' };
 const report = (t0, cpu0, n) => {
