@@ -76,6 +76,8 @@ export function sharedNames(info: NativeInfo): NativeInfo {
 
 export interface NativeContext {
   setPriority(priority: string, serverPriority?: string): void;
+  /** Use `other`'s parsed priorities (set with the same strings) instead of parsing them again. */
+  sharePriority(other: NativeContext): void;
   setDhParams(pkcs3: Buffer): number;
   addTrust(ca: Buffer): number;
   useSystemTrust(): number;

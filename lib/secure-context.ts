@@ -230,6 +230,19 @@ function pemBlock(b: Buffer): Buffer {
 
 const pemDers = new Memo<readonly Buffer[] | null>(128);
 
+/** A live context parsed with each priority pair: new contexts share its parse (8 KiB each). */
+const parsedPriorities = new Map<string, WeakRef<NativeContext>>();
+
+/** `context` takes `client` (and `server`, for its server sessions), parsed once while in use. */
+function usePriority(context: NativeContext, client: string, server: string | undefined): void {
+  const key = `${client}\0${server ?? ''}`;
+  const other = parsedPriorities.get(key)?.deref();
+  if (other) return context.sharePriority(other);
+  context.setPriority(client, server);
+  if (parsedPriorities.size >= 64) parsedPriorities.delete(parsedPriorities.keys().next().value as string);
+  parsedPriorities.set(key, new WeakRef(context));
+}
+
 /** PEM (one or many) or DER certificates → DER Buffers. PKCS#11 URLs yield nothing. */
 function derCertificates(input: BinaryLike): readonly Buffer[] {
   if (typeof input === 'string' && PKCS11_URL.test(input)) return [];
@@ -282,7 +295,7 @@ export class SecureContext {
     const dhe = dhparamEnablesDhe(options.dhparam) && applyDhparam(this.context, options.dhparam!);
     // A server without DH parameters has no DHE (Node's servers have none without dhparam); a
     // client still offers it. A raw priority is taken as written.
-    this.context.setPriority(this.priority, dhe || options.priority != null ? undefined : this.priority + NO_DHE);
+    usePriority(this.context, this.priority, dhe || options.priority != null ? undefined : this.priority + NO_DHE);
 
     // A `ca` whose every certificate is dropped (see pem.ts) trusts nothing: no system store either.
     const given = list(options.ca);

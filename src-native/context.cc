@@ -29,6 +29,7 @@ Napi::Function Context::Init(Napi::Env env, Addon* addon) {
   Napi::Function fn = DefineClass(env, "Context",
                                   {
                                       InstanceMethod("setPriority", &Context::SetPriority),
+                                      InstanceMethod("sharePriority", &Context::SharePriority),
                                       InstanceMethod("addTrust", &Context::AddTrust),
                                       InstanceMethod("useSystemTrust", &Context::UseSystemTrust),
                                       InstanceMethod("addKeyPair", &Context::AddKeyPair),
@@ -54,13 +55,22 @@ Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(inf
   // The trust list's hash table: GnuTLS's default (127 buckets, 6 KiB) is for the system store;
   // a `ca` list holds a few certificates, and a client keeps one context per connection.
   UseTrustTable(kSmallTrustTable);
-  ret = gnutls_priority_init2(&priority_, nullptr, nullptr, 0);  // "NORMAL" until set
-  if (ret < 0) ThrowGnutls(info.Env(), ret, "gnutls_priority_init2");
+}
+
+gnutls_priority_t Context::priority() {
+  if (!priorities_) {
+    priorities_ = std::make_shared<Priorities>();
+    gnutls_priority_init2(&priorities_->client, nullptr, nullptr, 0);  // "NORMAL"
+  }
+  return priorities_->client;
+}
+
+Context::Priorities::~Priorities() {
+  if (client) gnutls_priority_deinit(client);
+  if (server) gnutls_priority_deinit(server);
 }
 
 Context::~Context() {
-  if (priority_) gnutls_priority_deinit(priority_);
-  if (server_priority_) gnutls_priority_deinit(server_priority_);
   if (creds_) gnutls_certificate_free_credentials(creds_);
   if (dh_params_) gnutls_dh_params_deinit(dh_params_);  // after the credentials that point to it
   if (ticket_key_.data) {
@@ -115,22 +125,29 @@ static gnutls_priority_t ParsePriority(Napi::Env env, const std::string& str) {
 // setPriority(str[, serverStr]): parses str once; serverStr, when given, is what server sessions
 // use (it is str with tokens appended, parsed when a server session first needs it).
 Napi::Value Context::SetPriority(const Napi::CallbackInfo& info) {
-  gnutls_priority_t p = ParsePriority(info.Env(), info[0].As<Napi::String>());
-  if (priority_) gnutls_priority_deinit(priority_);
-  if (server_priority_) gnutls_priority_deinit(server_priority_);
-  priority_ = p;
-  server_priority_ = nullptr;
-  server_priority_str_ = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string();
+  auto p = std::make_shared<Priorities>();
+  p->client = ParsePriority(info.Env(), info[0].As<Napi::String>());
+  p->server_str = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string();
+  priorities_ = std::move(p);
+  return info.Env().Undefined();
+}
+
+// sharePriority(context): this context uses that one's parsed priorities (set with the same
+// strings), instead of parsing its own.
+Napi::Value Context::SharePriority(const Napi::CallbackInfo& info) {
+  priorities_ = Context::Unwrap(info[0].As<Napi::Object>())->priorities_;
   return info.Env().Undefined();
 }
 
 gnutls_priority_t Context::server_priority() {
-  if (!server_priority_ && !server_priority_str_.empty()) {
+  priority();
+  Priorities& p = *priorities_;
+  if (!p.server && !p.server_str.empty()) {
     // str parsed, so str plus removals does too; should it not, servers keep str's priorities.
-    if (gnutls_priority_init(&server_priority_, server_priority_str_.c_str(), nullptr) < 0) server_priority_ = nullptr;
-    server_priority_str_.clear();
+    if (gnutls_priority_init(&p.server, p.server_str.c_str(), nullptr) < 0) p.server = nullptr;
+    p.server_str.clear();
   }
-  return server_priority_ ? server_priority_ : priority_;
+  return p.server ? p.server : p.client;
 }
 
 // addTrust(buf): PEM (one or many) or DER CA certificates; returns how many were added.

@@ -22,7 +22,7 @@ class Context : public Napi::ObjectWrap<Context> {
   ~Context() override;
 
   gnutls_certificate_credentials_t creds() const { return creds_; }
-  gnutls_priority_t priority() const { return priority_; }
+  gnutls_priority_t priority();  // "NORMAL" until setPriority
   // What server sessions use: the priority without what only a client may offer (DHE without
   // dhparam), else the same. Parsed on first use: a client context never needs it.
   gnutls_priority_t server_priority();
@@ -38,6 +38,7 @@ class Context : public Napi::ObjectWrap<Context> {
 
  private:
   Napi::Value SetPriority(const Napi::CallbackInfo& info);
+  Napi::Value SharePriority(const Napi::CallbackInfo& info);
   Napi::Value AddTrust(const Napi::CallbackInfo& info);
   Napi::Value UseSystemTrust(const Napi::CallbackInfo& info);
   Napi::Value AddKeyPair(const Napi::CallbackInfo& info);
@@ -53,12 +54,21 @@ class Context : public Napi::ObjectWrap<Context> {
   Napi::Value SetDhParams(const Napi::CallbackInfo& info);
 
   gnutls_certificate_credentials_t creds_ = nullptr;
-  gnutls_priority_t priority_ = nullptr;
+  // One parse of a priority string (8 KiB each), shared by the contexts made with the same one
+  // (sharePriority): a client makes a context per connection. Sessions hold GnuTLS's own count.
+  struct Priorities {
+    gnutls_priority_t client = nullptr;
+    gnutls_priority_t server = nullptr;  // the server variant, parsed by server_priority()
+    std::string server_str;              // set by setPriority
+    Priorities() = default;
+    Priorities(const Priorities&) = delete;
+    Priorities& operator=(const Priorities&) = delete;
+    ~Priorities();
+  };
+  std::shared_ptr<Priorities> priorities_;
   static constexpr unsigned kSmallTrustTable = 16;
   bool trust_added_ = false;  // the trust list holds certificates (its table size is then kept)
   void UseTrustTable(unsigned size);
-  gnutls_priority_t server_priority_ = nullptr;
-  std::string server_priority_str_;  // set by setPriority, parsed by server_priority()
   gnutls_datum_t ticket_key_ = {nullptr, 0};
   gnutls_dh_params_t dh_params_ = nullptr;  // given DH group (dhparam); the credentials point to it
   std::vector<std::unique_ptr<std::string>> pins_;  // PINs of token keys, read by GnuTLS at signing
