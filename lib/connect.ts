@@ -3,6 +3,7 @@ import * as net from 'net';
 import { Duplex } from 'stream';
 import { TLSSocket, TLSSocketOptions } from './tls-socket';
 import { contextFor } from './secure-context';
+import { clientContext } from './client-contexts';
 import type { ClientPskCallback } from './features';
 
 /** Node's `tls.connect()` options: the socket's TLS options and where to connect. */
@@ -87,7 +88,7 @@ export function connect(...args: unknown[]): TLSSocket {
   options.rejectUnauthorized = options.rejectUnauthorized !== false;
   const host = options.host ?? 'localhost';
   // Options are checked (and credentials parsed) before any connection is opened, as Node does.
-  options.secureContext = contextFor(options.secureContext, options);
+  options.secureContext = options.secureContext == null ? clientContext(options) : contextFor(options.secureContext, options);
 
   let socket = options.socket;
   socket ??= net.connect(netOptions(options, host));
