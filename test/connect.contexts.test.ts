@@ -44,6 +44,8 @@ async function run(tls: Tls, port: number): Promise<Seen[]> {
   seen.push(await once(tls, port, { ...noVerify, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256' }));
   seen.push(await once(tls, port, noVerify));
   seen.push(await once(tls, port, { ca: fixture('ca.pem') }));
+  seen.push(await once(tls, port, { ca: fixture('ca.pem') }));
+  seen.push(await once(tls, port, { ca: fixture('client.pem') }));
   seen.push(await once(tls, port, {}));
   const before = tls.DEFAULT_MAX_VERSION;
   tls.DEFAULT_MAX_VERSION = 'TLSv1.2';
@@ -61,7 +63,7 @@ test('a sequence of connects with and without the same options negotiates as Nod
   const node = await run(nodeModule, port);
   const gnutls = await run(ours, port);
   expect(gnutls).toEqual(node);
-  expect(node.map((s) => s.protocol)).toEqual(['TLSv1.3', 'TLSv1.3', 'TLSv1.2', 'TLSv1.2', 'TLSv1.3', 'TLSv1.3', null, 'TLSv1.2', 'TLSv1.3']);
+  expect(node.map((s) => s.protocol)).toEqual(['TLSv1.3', 'TLSv1.3', 'TLSv1.2', 'TLSv1.2', 'TLSv1.3', 'TLSv1.3', 'TLSv1.3', null, null, 'TLSv1.2', 'TLSv1.3']);
 });
 
 test('connects with options that read the same share one context; others get their own', async () => {
@@ -78,7 +80,13 @@ test('connects with options that read the same share one context; others get the
   const a = await contextOf({});
   expect(await contextOf({})).toBe(a);
   expect(await contextOf({ maxVersion: 'TLSv1.2' })).not.toBe(a);
-  // A Buffer option (here `ca`) is not compared: such a context is never shared.
+  // `ca` is compared by content; a changed certificate list gets its own context.
   const withCa = await contextOf({ ca: fixture('ca.pem') });
-  expect(await contextOf({ ca: fixture('ca.pem') })).not.toBe(withCa);
+  expect(await contextOf({ ca: fixture('ca.pem') })).toBe(withCa);
+  expect(await contextOf({ ca: [fixture('ca.pem')] })).not.toBe(withCa);
+  expect(await contextOf({ ca: [fixture('ca.pem'), fixture('server.pem')] })).not.toBe(withCa);
+  // A private key is never kept for comparison: such a context is never shared.
+  const client = { key: fixture('client.key'), cert: fixture('client.pem') };
+  const withKey = await contextOf(client);
+  expect(await contextOf(client)).not.toBe(withKey);
 });
