@@ -78,26 +78,15 @@ type Legacy = PeerCertificate & { issuerCertificate?: Legacy; raw: Buffer };
 
 const legacy = (x: X509Certificate): Legacy => (x as unknown as { toLegacyObject(): Legacy }).toLegacyObject();
 
-/** Peer certificates parsed once per content (a server's certificate, met by every client handshake). */
-const peerParsed = new Memo<X509Certificate>(64);
-const parse = (der: Buffer): X509Certificate => peerParsed.get(der.toString('latin1'), () => new X509Certificate(der));
-
-/** A context's trusted certificates, parsed once per list (the list lives as long as its context). */
-const parsedTrust = new WeakMap<readonly Buffer[], X509Certificate[]>();
-function parsed(trust: readonly Buffer[]): X509Certificate[] {
-  let list = parsedTrust.get(trust);
-  if (!list) {
-    list = trust.map((der) => new X509Certificate(der));
-    parsedTrust.set(trust, list);
-  }
-  return list;
-}
+/** Certificates parsed once per content (a server's certificate, met by every client handshake; a `ca`). */
+const parsedCerts = new Memo<X509Certificate>(64);
+const parse = (der: Buffer): X509Certificate => parsedCerts.get(der.toString('latin1'), () => new X509Certificate(der));
 
 /**
  * A certificate chain (leaf first) in Node's getPeerCertificate() shape. With `detailed`, each
  * certificate links its issuer through `issuerCertificate`; a self-issued root links itself.
- * Each certificate is parsed once (the trusted ones once per context): parsing is most of what a
- * re-auth, or a client's handshake, costs in JS.
+ * Each certificate is parsed once per content: parsing is most of what a re-auth, or a client's
+ * handshake, costs in JS.
  */
 export function peerCertificate(chain: Buffer[], detailed: boolean, trust: readonly Buffer[] = []): Legacy {
   if (!detailed) {
@@ -109,7 +98,7 @@ export function peerCertificate(chain: Buffer[], detailed: boolean, trust: reado
   // Complete the chain with a trusted issuer the peer did not send (usually the root).
   let last = x509s[x509s.length - 1];
   for (let guard = 0; guard < 8 && !last.checkIssued(last); guard++) {
-    const issuer = parsed(trust).find((t) => last.checkIssued(t));
+    const issuer = trust.map(parse).find((t) => last.checkIssued(t));
     if (!issuer) break;
     x509s.push(issuer);
     last = issuer;
