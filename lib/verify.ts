@@ -115,3 +115,20 @@ export function peerCertificate(chain: Buffer[], detailed: boolean, trust: reado
 
 /** Node's `tls.checkServerIdentity(hostname, cert)`: an Error when `cert` is not for `hostname`. */
 export const checkServerIdentity = tls.checkServerIdentity;
+
+/** Host names the default checkServerIdentity passed, per certificate (a pure function of the two). */
+const identityPassed = new Memo<boolean>(64);
+
+/**
+ * The client's name check of the server's leaf certificate: `check`'s verdict, or the default
+ * one's. The default passes or fails the same host name and certificate every time, so a pass is
+ * remembered and the certificate's legacy object is built only for a check that needs it; a
+ * failure is checked again for an Error of its own.
+ */
+export function checkIdentity(hostname: string, chain: Buffer[], check?: typeof checkServerIdentity): Error | undefined {
+  const verdict = (): Error | undefined => (check ?? checkServerIdentity)(hostname, peerCertificate(chain, false));
+  if (check !== undefined && check !== checkServerIdentity) return verdict();
+  let err: Error | undefined;
+  const passed = identityPassed.get(`${hostname}\0${chain[0].toString('latin1')}`, () => (err = verdict()) === undefined);
+  return passed ? undefined : (err ?? verdict());
+}

@@ -2,7 +2,8 @@
 // (lib/client-contexts.ts). Whatever is shared, each connection must still get what its own
 // options and the module defaults at that moment say, as with Node's tls: the same sequence of
 // connects runs with Node's tls client and with ours against one Node tls server, and the
-// negotiated versions, suites and verification results must be the same.
+// negotiated versions, suites and verification results must be the same. The same holds for the
+// client's name check, whose passes are remembered per certificate and host name.
 import * as nodeTls from 'tls';
 import * as gtls from '../lib';
 import { fixture, serveTracked } from './helpers';
@@ -25,7 +26,7 @@ interface Seen {
 function once(tls: Tls, port: number, opts: nodeTls.ConnectionOptions): Promise<Seen> {
   return new Promise((resolve) => {
     const c = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ...opts });
-    c.on('error', (e: NodeJS.ErrnoException) => resolve({ protocol: null, cipher: '', authorized: false, error: e.code ?? e.message }));
+    c.on('error', (e: NodeJS.ErrnoException) => resolve({ protocol: null, cipher: '', authorized: false, error: `${e.code}: ${e.message}` }));
     c.on('secureConnect', () => {
       const seen = { protocol: c.getProtocol(), cipher: c.getCipher().name, authorized: c.authorized, error: c.authorizationError?.toString() ?? null };
       c.destroy();
@@ -45,6 +46,13 @@ async function run(tls: Tls, port: number): Promise<Seen[]> {
   seen.push(await once(tls, port, noVerify));
   seen.push(await once(tls, port, { ca: fixture('ca.pem') }));
   seen.push(await once(tls, port, { ca: fixture('ca.pem') }));
+  // The name check: a pass is remembered per certificate and host name, never for another name.
+  const other = { ca: fixture('ca.pem'), servername: 'other.example' };
+  seen.push(await once(tls, port, other));
+  seen.push(await once(tls, port, { ca: fixture('ca.pem') }));
+  seen.push(await once(tls, port, other));
+  seen.push(await once(tls, port, { ...other, checkServerIdentity: () => undefined }));
+  seen.push(await once(tls, port, { ca: fixture('ca.pem'), checkServerIdentity: () => new Error('refused by the application') }));
   seen.push(await once(tls, port, { ca: fixture('client.pem') }));
   seen.push(await once(tls, port, {}));
   const before = tls.DEFAULT_MAX_VERSION;
@@ -63,7 +71,7 @@ test('a sequence of connects with and without the same options negotiates as Nod
   const node = await run(nodeModule, port);
   const gnutls = await run(ours, port);
   expect(gnutls).toEqual(node);
-  expect(node.map((s) => s.protocol)).toEqual(['TLSv1.3', 'TLSv1.3', 'TLSv1.2', 'TLSv1.2', 'TLSv1.3', 'TLSv1.3', 'TLSv1.3', null, null, 'TLSv1.2', 'TLSv1.3']);
+  expect(node.map((s) => s.protocol)).toEqual(['TLSv1.3', 'TLSv1.3', 'TLSv1.2', 'TLSv1.2', 'TLSv1.3', 'TLSv1.3', 'TLSv1.3', null, 'TLSv1.3', null, 'TLSv1.3', null, null, null, 'TLSv1.2', 'TLSv1.3']);
 });
 
 test('connects with options that read the same share one context; others get their own', async () => {

@@ -5,7 +5,7 @@ import { ALERT } from '../constants';
 import { TLSError, nodeError } from '../errors';
 import type { SecureContext } from '../secure-context';
 import { peerPublicKey, rawKeyFailure } from '../features';
-import { PeerCertificate, alertFor, checkServerIdentity as defaultCheckServerIdentity, peerCertificate, verifyFailure } from '../verify';
+import { PeerCertificate, alertFor, checkIdentity, verifyFailure } from '../verify';
 import type { VerifyClientMode } from './session-setup';
 
 /** gnutls_certificate_type_get_name(GNUTLS_CRT_RAWPK). */
@@ -54,7 +54,7 @@ export function verifyPeer(v: VerifyInput): Verdict {
     const failure = verifyFailure(v.session.verifyPeer(), chain);
     if (failure) err = new TLSError(failure.message, { code: failure.code });
     // Node checks the name only on a full handshake (a resumed session was checked when made).
-    else if (!v.isServer && !info.resumed) err = (v.checkServerIdentity ?? defaultCheckServerIdentity)(v.hostname, peerCertificate(chain, false)) ?? null;
+    else if (!v.isServer && !info.resumed) err = checkIdentity(v.hostname, chain, v.checkServerIdentity) ?? null;
   }
   if (!err) return OK;
   const code = (err as { code?: string }).code;
