@@ -32,45 +32,54 @@ export interface NativeInfo {
   dhBits: number;
 }
 
-/** The fields of NativeInfo that name an algorithm, a version or a certificate type. */
-const NAMES = ['protocol', 'suite', 'cipher', 'mac', 'kx', 'group', 'sign', 'clientSign', 'ownCertType', 'peerCertType'] as const;
+/** The order of the fields in the array a native session's info() returns (session-common.cc). */
+const INFO_FIELDS = [
+  'protocol', 'suite', 'cipher', 'mac', 'kx', 'group', 'sign', 'clientSign', 'ownCertType', 'peerCertType',
+  'resumed', 'flags', 'safeRenegotiation', 'alpn', 'serverName', 'statusRequested', 'clientAlpn',
+  'offeredVersions', 'pskIdentity', 'dhBits',
+] as const;
+/** How many of INFO_FIELDS (the first) name an algorithm, a version or a certificate type. */
+const NAME_FIELDS = 10;
+/** NativeInfo's fields as the native session returns them, in INFO_FIELDS order. */
+export type NativeInfoFields = unknown[] & { readonly length: typeof INFO_FIELDS.length };
 /** Names GnuTLS reports (a few dozen in all), one string each instead of one per connection. */
 const names = new Map<string, string>();
 
 /**
- * `info` as a connection keeps it: names shared (10 strings fewer per connection) and one object
- * literal (the native object, built a property at a time, is a dictionary: 0.8 KiB more).
+ * What a session negotiated, as one object literal with shared names (10 strings fewer per
+ * connection). The native side returns an array: an object built there a property at a time
+ * costs a name lookup per property, and becomes a dictionary (0.8 KiB more per connection).
  */
-export function sharedNames(info: NativeInfo): NativeInfo {
-  for (const k of NAMES) {
-    const v = info[k];
+export function sessionInfo(session: { info(): NativeInfoFields }): NativeInfo {
+  const f = session.info();
+  for (let k = 0; k < NAME_FIELDS; k++) {
+    const v = f[k] as string | null;
     if (v === null) continue;
     const known = names.get(v);
-    if (known !== undefined) info[k] = known;
+    if (known !== undefined) f[k] = known;
     else if (names.size < 256) names.set(v, v);
   }
-  const i = info;
   return {
-    protocol: i.protocol,
-    suite: i.suite,
-    cipher: i.cipher,
-    mac: i.mac,
-    kx: i.kx,
-    group: i.group,
-    sign: i.sign,
-    resumed: i.resumed,
-    flags: i.flags,
-    safeRenegotiation: i.safeRenegotiation,
-    alpn: i.alpn,
-    serverName: i.serverName,
-    clientSign: i.clientSign,
-    ownCertType: i.ownCertType,
-    peerCertType: i.peerCertType,
-    statusRequested: i.statusRequested,
-    clientAlpn: i.clientAlpn,
-    offeredVersions: i.offeredVersions,
-    pskIdentity: i.pskIdentity,
-    dhBits: i.dhBits,
+    protocol: f[0] as string | null,
+    suite: f[1] as string | null,
+    cipher: f[2] as string | null,
+    mac: f[3] as string | null,
+    kx: f[4] as string | null,
+    group: f[5] as string | null,
+    sign: f[6] as string | null,
+    resumed: f[10] as boolean,
+    flags: f[11] as number,
+    safeRenegotiation: f[12] as boolean,
+    alpn: f[13] as string | null,
+    serverName: f[14] as string | null,
+    clientSign: f[7] as string | null,
+    ownCertType: f[8] as string | null,
+    peerCertType: f[9] as string | null,
+    statusRequested: f[15] as boolean,
+    clientAlpn: f[16] as string[] | null,
+    offeredVersions: f[17] as number,
+    pskIdentity: f[18] as string | null,
+    dhBits: f[19] as number,
   };
 }
 
@@ -148,7 +157,8 @@ export interface NativeSession {
   lastAlert(): number;
   takeEvents(): number;
   takeKeylog(): Buffer[] | undefined;
-  info(): NativeInfo;
+  /** What was negotiated: see sessionInfo(). */
+  info(): NativeInfoFields;
   peerCertificates(): Buffer[];
   ownCertificate(): Buffer[];
   verifyPeer(): number;
@@ -244,7 +254,8 @@ export interface NativeDtlsSession {
   lastAlert(): number;
   sendAlert(level: number, description: number): number;
   sendAppropriateAlert(code: number): number;
-  info(): NativeInfo;
+  /** What was negotiated: see sessionInfo(). */
+  info(): NativeInfoFields;
   peerCertificates(): Buffer[];
   ownCertificate(): Buffer[];
   verifyPeer(): number;

@@ -8,6 +8,7 @@ import { Duplex } from 'stream';
 import type { Engine } from './engine/engine';
 import { nodeError } from './errors';
 import { SFLAGS } from './constants';
+import { sessionInfo } from './native';
 import { nativeCodedError, validateBufferLike, validateInteger, validateString } from './validate';
 import { CHANNEL_BINDINGS, ChannelBindingType, PeerPublicKey, peerPublicKey } from './features';
 import { CipherNameAndProtocol, EphemeralKeyInfo, NegotiatedParameters, cipherOf, ephemeralKeyInfo, negotiatedParameters, protocolName } from './negotiated';
@@ -289,7 +290,7 @@ export abstract class SocketBase extends net.Socket {
     const e = this._engine;
     if (!e.info || e.closed) return false;
     if (!this._isServer) return this._options.postHandshakeAuth ?? e.ctx.hasCertificate;
-    return (e.session.info().flags & SFLAGS.POST_HANDSHAKE_AUTH) !== 0;
+    return (sessionInfo(e.session).flags & SFLAGS.POST_HANDSHAKE_AUTH) !== 0;
   }
 
   /** GnuTLS's safe-renegotiation status (RFC 5746) for this session. */

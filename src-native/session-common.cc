@@ -125,39 +125,42 @@ void SetVerifyCert(const Napi::CallbackInfo& info, gnutls_session_t s, unsigned 
 
 // ---- what was negotiated -----------------------------------------------------------------------
 
-Napi::Object NegotiatedInfo(Napi::Env env, gnutls_session_t s, bool established, bool is_server,
-                            bool status_requested, Napi::Value client_alpn, unsigned offered_versions) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("protocol", StrOrNull(env, gnutls_protocol_get_name(gnutls_protocol_get_version(s))));
+Napi::Array NegotiatedInfo(Napi::Env env, gnutls_session_t s, bool established, bool is_server,
+                           bool status_requested, Napi::Value client_alpn, unsigned offered_versions) {
+  // An array, in the order of lib/native.ts INFO_FIELDS: elements cost no property-name lookups and
+  // never make a dictionary-mode object (JS builds the object it keeps from them).
+  Napi::Array a = Napi::Array::New(env, 20);
+  uint32_t i = 0;
+  a.Set(i++, StrOrNull(env, gnutls_protocol_get_name(gnutls_protocol_get_version(s))));
   // gnutls_ciphersuite_get() dereferences the suite, which exists only once a handshake ran.
-  o.Set("suite", StrOrNull(env, established ? gnutls_ciphersuite_get(s) : nullptr));
-  o.Set("cipher", StrOrNull(env, gnutls_cipher_get_name(gnutls_cipher_get(s))));
-  o.Set("mac", StrOrNull(env, gnutls_mac_get_name(gnutls_mac_get(s))));
-  o.Set("kx", StrOrNull(env, gnutls_kx_get_name(gnutls_kx_get(s))));
-  o.Set("group", StrOrNull(env, gnutls_group_get_name(gnutls_group_get(s))));
-  o.Set("sign", StrOrNull(env, gnutls_sign_get_name(static_cast<gnutls_sign_algorithm_t>(gnutls_sign_algorithm_get(s)))));
-  o.Set("clientSign", StrOrNull(env, gnutls_sign_get_name(static_cast<gnutls_sign_algorithm_t>(gnutls_sign_algorithm_get_client(s)))));
-  o.Set("ownCertType", StrOrNull(env, gnutls_certificate_type_get_name(gnutls_certificate_type_get2(s, GNUTLS_CTYPE_OURS))));
-  o.Set("peerCertType", StrOrNull(env, gnutls_certificate_type_get_name(gnutls_certificate_type_get2(s, GNUTLS_CTYPE_PEERS))));
-  o.Set("statusRequested", Napi::Boolean::New(env, status_requested));
-  o.Set("clientAlpn", client_alpn);
-  o.Set("offeredVersions", Napi::Number::New(env, offered_versions));
-  o.Set("pskIdentity", is_server ? StrOrNull(env, gnutls_psk_server_get_username(s)) : env.Null());
-  o.Set("dhBits", Napi::Number::New(env, gnutls_dh_get_prime_bits(s)));
-  o.Set("resumed", Napi::Boolean::New(env, gnutls_session_is_resumed(s) != 0));
-  o.Set("flags", Napi::Number::New(env, gnutls_session_get_flags(s)));
-  o.Set("safeRenegotiation", Napi::Boolean::New(env, gnutls_safe_renegotiation_status(s) != 0));
+  a.Set(i++, StrOrNull(env, established ? gnutls_ciphersuite_get(s) : nullptr));
+  a.Set(i++, StrOrNull(env, gnutls_cipher_get_name(gnutls_cipher_get(s))));
+  a.Set(i++, StrOrNull(env, gnutls_mac_get_name(gnutls_mac_get(s))));
+  a.Set(i++, StrOrNull(env, gnutls_kx_get_name(gnutls_kx_get(s))));
+  a.Set(i++, StrOrNull(env, gnutls_group_get_name(gnutls_group_get(s))));
+  a.Set(i++, StrOrNull(env, gnutls_sign_get_name(static_cast<gnutls_sign_algorithm_t>(gnutls_sign_algorithm_get(s)))));
+  a.Set(i++, StrOrNull(env, gnutls_sign_get_name(static_cast<gnutls_sign_algorithm_t>(gnutls_sign_algorithm_get_client(s)))));
+  a.Set(i++, StrOrNull(env, gnutls_certificate_type_get_name(gnutls_certificate_type_get2(s, GNUTLS_CTYPE_OURS))));
+  a.Set(i++, StrOrNull(env, gnutls_certificate_type_get_name(gnutls_certificate_type_get2(s, GNUTLS_CTYPE_PEERS))));
+  a.Set(i++, Napi::Boolean::New(env, gnutls_session_is_resumed(s) != 0));
+  a.Set(i++, Napi::Number::New(env, gnutls_session_get_flags(s)));
+  a.Set(i++, Napi::Boolean::New(env, gnutls_safe_renegotiation_status(s) != 0));
   gnutls_datum_t alpn;
-  o.Set("alpn", gnutls_alpn_get_selected_protocol(s, &alpn) == 0
-                    ? Napi::String::New(env, reinterpret_cast<const char*>(alpn.data), alpn.size)
-                    : env.Null());
+  a.Set(i++, gnutls_alpn_get_selected_protocol(s, &alpn) == 0
+                 ? Napi::String::New(env, reinterpret_cast<const char*>(alpn.data), alpn.size)
+                 : env.Null());
   char name[256];
   size_t name_len = sizeof(name);
   unsigned type = 0;
-  o.Set("serverName", gnutls_server_name_get(s, name, &name_len, &type, 0) == 0 && type == GNUTLS_NAME_DNS
-                          ? Napi::String::New(env, name, strnlen(name, name_len))
-                          : env.Null());
-  return o;
+  a.Set(i++, gnutls_server_name_get(s, name, &name_len, &type, 0) == 0 && type == GNUTLS_NAME_DNS
+                 ? Napi::String::New(env, name, strnlen(name, name_len))
+                 : env.Null());
+  a.Set(i++, Napi::Boolean::New(env, status_requested));
+  a.Set(i++, client_alpn);
+  a.Set(i++, Napi::Number::New(env, offered_versions));
+  a.Set(i++, is_server ? StrOrNull(env, gnutls_psk_server_get_username(s)) : env.Null());
+  a.Set(i++, Napi::Number::New(env, gnutls_dh_get_prime_bits(s)));
+  return a;
 }
 
 Napi::Value PeerCertificates(Napi::Env env, gnutls_session_t s) {

@@ -79,9 +79,10 @@ void SetVerifyCert(const Napi::CallbackInfo& info, gnutls_session_t s, unsigned 
 
 // ---- what was negotiated -----------------------------------------------------------------------
 
-// info(): lib/native.ts NativeInfo. The ClientHello facts (server) come from the caller.
-Napi::Object NegotiatedInfo(Napi::Env env, gnutls_session_t s, bool established, bool is_server,
-                            bool status_requested, Napi::Value client_alpn, unsigned offered_versions);
+// info(): lib/native.ts NativeInfo's fields in INFO_FIELDS order. The ClientHello facts (server)
+// come from the caller.
+Napi::Array NegotiatedInfo(Napi::Env env, gnutls_session_t s, bool established, bool is_server,
+                           bool status_requested, Napi::Value client_alpn, unsigned offered_versions);
 Napi::Value PeerCertificates(Napi::Env env, gnutls_session_t s);
 Napi::Value OwnCertificate(Napi::Env env, gnutls_session_t s);
 // gnutls_certificate_status_t bits (0 = trusted), or a negative code.

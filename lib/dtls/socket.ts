@@ -3,7 +3,7 @@
 import { EventEmitter } from 'events';
 import type { AddressInfo } from 'net';
 import type { RemoteInfo } from 'dgram';
-import type { NativeDtlsSession, NativeInfo, NativeSrtpKeys } from '../native';
+import { type NativeDtlsSession, type NativeInfo, type NativeSrtpKeys, sessionInfo } from '../native';
 import { ALERT_LEVEL, E } from '../constants';
 import { TLSError, gnutlsError, nodeError } from '../errors';
 import type { SecureContext } from '../secure-context';
@@ -174,7 +174,7 @@ export class DTLSSocket extends EventEmitter {
     const s = this._s!;
     const init = this._init;
     clearTimeout(this._deadline);
-    this._info = s.info();
+    this._info = sessionInfo(s);
     this.alpnProtocol = this._info.alpn ?? false;
     this.servername = this._info.serverName ?? (init.isServer ? false : init.hostname || false);
     const verdict = dtlsVerdict(init, s, this._info);

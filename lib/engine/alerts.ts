@@ -3,6 +3,7 @@
 import { ALERT, E } from '../constants';
 import { Situation, alertFor, localReason } from '../openssl-errors';
 import type { Engine } from './engine';
+import { sessionInfo } from '../native';
 
 /** GnuTLS error codes (<gnutls/gnutls.h>) whose alert differs from OpenSSL's. */
 const NO_CERTIFICATE_FOUND = -49;
@@ -34,7 +35,7 @@ function opensslAlert(code: number, isServer: boolean, protocol: string | null, 
 export function failureAlert(e: Engine, code: number, situation: Situation): number | null | undefined {
   const secure = e.state === 'secure';
   const reason = localReason(code, situation);
-  const alert = reason && !secure ? alertFor(reason, e.session.info().protocol) : undefined;
+  const alert = reason && !secure ? alertFor(reason, sessionInfo(e.session).protocol) : undefined;
   if (alert !== undefined) return alert;
   return opensslAlert(code, e.isServer, secure ? e.info?.protocol ?? null : null, e.isServer && !secure && e.session.noCommonVersion());
 }
@@ -46,9 +47,9 @@ export function failureSituation(e: Engine, code: number): Situation {
     return { isServer: e.isServer, record, tls12Gcm: e.info.protocol === 'TLS1.2' && /GCM/.test(e.info.cipher ?? '') };
   }
   if (e.isServer && code === E.FATAL_ALERT_RECEIVED && e.state !== 'secure') {
-    return { isServer: true, record, beforeHello: e.session.info().offeredVersions === 0 };
+    return { isServer: true, record, beforeHello: sessionInfo(e.session).offeredVersions === 0 };
   }
   if (!e.isServer || (code !== E.NO_CIPHER_SUITES && code !== E.UNSUPPORTED_VERSION_PACKET)) return { isServer: e.isServer, record };
-  const offered = e.session.info().offeredVersions;
+  const offered = sessionInfo(e.session).offeredVersions;
   return { isServer: true, noSharedVersion: offered !== 0 && (offered & e.ctx.versions) === 0, record };
 }

@@ -5,7 +5,7 @@
 // into the engine returned, so no user callback runs while GnuTLS is on the stack (the one
 // exception, Node's synchronous pskCallback, is guarded in native code: a close() from inside it
 // takes effect when the native call returns).
-import { sharedNames } from '../native';
+import { sessionInfo } from '../native';
 import type { NativeInfo, NativeSession } from '../native';
 import { ALERT_LEVEL, E, EV } from '../constants';
 import { failureAlert, failureSituation } from './alerts';
@@ -296,7 +296,7 @@ export class Engine {
     this.state = 'secure';
     this.records = null;
     this.spec = null;
-    this.info = sharedNames(this.session.info());
+    this.info = sessionInfo(this.session);
     this.collect();
     this.heldFlight = this.step.out;
     this.step.out = [];

@@ -4,7 +4,7 @@
 // timeouts are armed by the adapter on 'opStarted' and reported back through timeout().
 import { ALERT, ALERT_LEVEL, E, SFLAGS } from '../constants';
 import { TLSError, gnutlsError, nodeError } from '../errors';
-import { sharedNames } from '../native';
+import { sessionInfo } from '../native';
 import { SecureContext } from '../secure-context';
 import { DetailedPeerCertificate, alertFor, peerCertificate, verifyFailure } from '../verify';
 import type { RenegotiationPolicy } from '../reauth';
@@ -186,7 +186,7 @@ export class Operations {
     const e = this.e;
     const handshook = op.phase === 'handshake';
     this.ended(op);
-    e.info = sharedNames(e.session.info());
+    e.info = sessionInfo(e.session);
     if (handshook) e.item({ t: 'rehandshaken' });
     if (op.verify && !this.verifyAgain(op.verify.rejectUnauthorized, op)) return;
     if (op.kind !== 'reauth') {
@@ -234,7 +234,7 @@ export class Operations {
 
   /** Why a renegotiation may not run (no RFC 5746 safe renegotiation), or null. */
   private unsafe(): Error | null {
-    if (this.e.session.info().safeRenegotiation || this.config.allowUnsafeRenegotiation) return null;
+    if (sessionInfo(this.e.session).safeRenegotiation || this.config.allowUnsafeRenegotiation) return null;
     return nodeError('ERR_TLS_UNSAFE_RENEGOTIATION', 'Safe renegotiation (RFC 5746) is not in place; set allowUnsafeRenegotiation to renegotiate anyway');
   }
 
@@ -245,7 +245,7 @@ export class Operations {
     const s = e.session;
     const op: Operation = { kind: 'reauth', phase: 'reauth', require, resolve, reject, timeout, timeoutCode: 'ERR_TLS_REAUTH_TIMEOUT' };
     if (e.info?.protocol === 'TLS1.3') {
-      if (!(s.info().flags & SFLAGS.POST_HANDSHAKE_AUTH)) {
+      if (!(sessionInfo(s).flags & SFLAGS.POST_HANDSHAKE_AUTH)) {
         reject(nodeError('ERR_TLS_PHA_UNSUPPORTED', 'The client did not advertise post-handshake authentication'));
         return;
       }
@@ -387,7 +387,7 @@ export class Operations {
 
   /** Client: the server sent a HelloRequest (TLS 1.2). Reading goes on while it is unanswered. */
   helloRequest(): void {
-    const safe = this.e.session.info().safeRenegotiation;
+    const safe = sessionInfo(this.e.session).safeRenegotiation;
     if (this.config.listens('rehandshakeRequest')) this.e.item({ t: 'helloRequest', safe });
     else this.answerHelloRequest(safe || this.config.allowUnsafeRenegotiation);
   }
