@@ -20,7 +20,8 @@
 namespace ngtls {
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;     // ciphertext read per readable event, at most (as libuv)
+constexpr size_t kReadChunk = 64 * 1024;     // ciphertext per read (as libuv)
+constexpr int kReadsPerEvent = 32;           // reads per readable event, at most (as libuv)
 constexpr size_t kKeepCapacity = 32 * 1024;  // write-queue capacity a drained session may keep
 
 bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
@@ -271,18 +272,22 @@ void Session::HandlePoll(int status, int events) {
   if (!thrown.IsEmpty()) napi_fatal_exception(env, thrown);
 }
 
+// Reads while each read fills the buffer (the socket likely holds more), up to kReadsPerEvent
+// reads per readable event, as libuv does for its streams: one poll wakeup per ~1 MiB in bulk.
 void Session::ReadFd(Napi::Value* thrown) {
   std::vector<uint8_t>& buf = addon_->fd_read_buf;
   if (buf.size() < kReadChunk) buf.resize(kReadChunk);
   ssize_t n;
-  do n = read(fd_, buf.data(), buf.size());
-  while (n < 0 && errno == EINTR);
-  if (n > 0) {
+  for (int reads = 0;; reads++) {
+    do n = read(fd_, buf.data(), buf.size());
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) break;
     in_.SetExternal(buf.data(), static_cast<size_t>(n));
     PublishState();
     Notify(1, static_cast<double>(n), thrown);
     in_.AdoptExternal();  // what JS did not decrypt yet stays queued here (a no-op once closed)
-    return;
+    bool more = static_cast<size_t>(n) == buf.size() && reads + 1 < kReadsPerEvent;
+    if (!more || !fd_reading_ || fd_ < 0 || !thrown->IsEmpty()) return;
   }
   if (n < 0 && WouldBlock(errno)) return;
   fd_reading_ = false;
