@@ -146,7 +146,7 @@ test('serve --ocsp-response staples for gnutls-cli; connect --save-ocsp saves wh
 test('serve with no certificate makes a throw-away one for localhost; connect --insecure reaches it', async () => {
   const port = await freePort();
   const server = track(spawnPeer(process.execPath, [BIN, 'serve', '--port', String(port)]));
-  const line = await server.waitFor(/throw-away self-signed certificate for localhost, SHA-256 ([0-9A-F:]+)/);
+  const line = await server.waitFor(/throw-away self-signed certificate for localhost, SHA-256 ([0-9A-F:]+)(?=\r?\n)/);
   const fingerprint = /SHA-256 ([0-9A-F:]+)/.exec(line)![1];
   await server.waitFor(/^listening on /m);
   const strict = track(spawnPeer(process.execPath, [BIN, 'connect', `localhost:${port}`]));

@@ -76,7 +76,7 @@ test("TLS 1.3: reauth() from a handler, answered by gnutls-cli's post-handshake 
   ]);
   await cli.waitFor(/- Simple Client Mode/);
   cli.proc.stdin!.write('GET /private HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-  const line = await cli.waitFor(/before=\w+ after=\w+ cn=\S+ peer=\S+/);
+  const line = await cli.waitFor(/before=\w+ after=\w+ cn=\S+ peer=\S+(?=\r?\n)/); // the whole line
   expect(line).toBe('before=false after=true cn=client.node-gnutls peer=client.node-gnutls');
   expect(cli.out()).toMatch(/HTTP\/1\.1 200 OK/);
   await cli.kill();
