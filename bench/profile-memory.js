@@ -33,6 +33,7 @@ if (PEER) {
   // The other side, always Node's tls: a server that answers each connection with one byte, or a
   // client that opens `n` connections 16 at a time and holds them.
   const tls = require('tls');
+  process.on('disconnect', () => process.exit(0)); // the measuring side is done
   process.on('message', (m) => {
     if (m.serve) {
       const server = tls.createServer({ key: Buffer.from(m.key), cert: Buffer.from(m.cert), ...v13 }, (s) => {

@@ -273,7 +273,7 @@ void Session::HandlePoll(int status, int events) {
 }
 
 // Reads while each read fills the buffer (the socket likely holds more), up to kReadsPerEvent
-// reads per readable event, as libuv does for its streams: one poll wakeup per ~1 MiB in bulk.
+// reads per readable event, as libuv does for its streams: one poll wakeup per up to 2 MiB.
 void Session::ReadFd(Napi::Value* thrown) {
   std::vector<uint8_t>& buf = addon_->fd_read_buf;
   if (buf.size() < kReadChunk) buf.resize(kReadChunk);
