@@ -154,11 +154,14 @@ export function helloHooks(server: Server | undefined): HelloHooks | undefined {
 
 export type { VerifyClientMode };
 
-/** What verifying the peer at the handshake's end takes from the socket's options. */
-export function verifyOptions(o: TLSSocketOptions, isServer: boolean): Omit<VerifyInput, 'session' | 'info' | 'ctx'> {
+/** What verifying the peer at the handshake's end takes: the socket's options and its session. */
+export function verifyInput(o: TLSSocketOptions, isServer: boolean, at: Pick<VerifyInput, 'session' | 'ctx'> & { info: VerifyInput['info'] | null }): VerifyInput {
   return {
     isServer,
     mode: verifyClientMode(o),
+    session: at.session,
+    info: at.info!, // set once the handshake is done
+    ctx: at.ctx,
     usesPsk: !!o.pskCallback,
     rejectUnauthorized: o.rejectUnauthorized !== false,
     hostname: o.servername || o.host || 'localhost',

@@ -23,7 +23,7 @@ import { ShutdownState } from './shutdown';
 import { WritePath, WriteCallback, plainChunk } from './write-path';
 import { FdPath } from './fd-path';
 import { announceNewSessions, emitSessionData } from './session-events';
-import { TLSSocketOptions, helloHooks, operationsConfig, sessionSpec, verifyOptions } from './socket-options';
+import { TLSSocketOptions, helloHooks, operationsConfig, sessionSpec, verifyInput } from './socket-options';
 
 export type { TLSSocketOptions } from './socket-options';
 export type { SNICallback, ALPNCallback } from './server-hello';
@@ -353,7 +353,7 @@ export class TLSSocket extends SocketBase {
 
   private _verify(): boolean {
     const e = this._engine;
-    const verdict = verifyPeer({ ...verifyOptions(this._options, this._isServer), session: e.session, info: e.info!, ctx: e.ctx });
+    const verdict = verifyPeer(verifyInput(this._options, this._isServer, e));
     this.authorized = verdict.authorized;
     this.authorizationError = verdict.authorizationError as AuthorizationError;
     const reject = verdict.reject;
