@@ -155,13 +155,13 @@ export function helloHooks(server: Server | undefined): HelloHooks | undefined {
 export type { VerifyClientMode };
 
 /** What verifying the peer at the handshake's end takes: the socket's options and its session. */
-export function verifyInput(o: TLSSocketOptions, isServer: boolean, at: Pick<VerifyInput, 'session' | 'ctx'> & { info: VerifyInput['info'] | null }): VerifyInput {
+export function verifyInput(o: TLSSocketOptions, isServer: boolean, session: VerifyInput['session'], info: VerifyInput['info'], ctx: VerifyInput['ctx']): VerifyInput {
   return {
     isServer,
     mode: verifyClientMode(o),
-    session: at.session,
-    info: at.info!, // set once the handshake is done
-    ctx: at.ctx,
+    session,
+    info,
+    ctx,
     usesPsk: !!o.pskCallback,
     rejectUnauthorized: o.rejectUnauthorized !== false,
     hostname: o.servername || o.host || 'localhost',

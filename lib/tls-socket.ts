@@ -353,7 +353,7 @@ export class TLSSocket extends SocketBase {
 
   private _verify(): boolean {
     const e = this._engine;
-    const verdict = verifyPeer(verifyInput(this._options, this._isServer, e));
+    const verdict = verifyPeer(verifyInput(this._options, this._isServer, e.session, e.info!, e.ctx));
     this.authorized = verdict.authorized;
     this.authorizationError = verdict.authorizationError as AuthorizationError;
     const reject = verdict.reject;
